@@ -1,0 +1,92 @@
+# calico.azure: the two commands users need are `make demo` and `make test`.
+# Everything runs from a venv the Makefile creates with the machine's python3.
+
+PYTHON      ?= python3
+VENV        := $(CURDIR)/.venv
+BIN         := $(VENV)/bin
+STAMP       := $(VENV)/.installed
+# A collections tree whose calico/azure is this checkout, so ansible finds the
+# collection by its FQCN without installing it.
+COLLECTIONS := $(CURDIR)/.cache/collections
+COLL_LINK   := $(COLLECTIONS)/ansible_collections/calico/azure
+PYTEST_ARGS ?=
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv system-deps collection-link test sanity units integration \
+        molecule lint demo bench constraints changelog build clean
+
+help:
+	@echo "make demo   - run playbooks/site.yml against the local Azure stand-in"
+	@echo "make test   - sanity, unit, integration, molecule and lint"
+	@echo "make bench  - benchmarks (ARM reads/writes and wall time tables)"
+
+# --- environment --------------------------------------------------------------
+
+$(STAMP): requirements.txt tests/requirements.txt tests/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c tests/constraints.txt \
+	    -r requirements.txt -r tests/requirements.txt
+	touch $@
+
+venv: $(STAMP)
+
+# Debian packages the tests need (sshd and iproute2 for the multi-host
+# molecule scenarios). Installed only when missing; needs root, as CI is.
+SYSTEM_PACKAGES := openssh-server iproute2 util-linux
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+collection-link:
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn $(CURDIR) $(COLL_LINK)
+
+# --- tests ----------------------------------------------------------------------
+
+test: sanity units integration molecule lint
+	@echo "make test: all suites passed"
+
+sanity: venv collection-link
+	$(BIN)/python tests/sanity/run.py
+
+units: venv collection-link
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: venv collection-link
+	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
+
+molecule: venv collection-link system-deps
+	cd extensions && $(BIN)/molecule test --all
+
+lint: venv collection-link
+	$(BIN)/ansible-lint --profile production --offline
+
+# --- running it -----------------------------------------------------------------
+
+demo: venv collection-link system-deps
+	$(BIN)/python tests/demo/run_demo.py
+
+bench: venv collection-link
+	$(BIN)/python tests/benchmarks/run_all.py
+
+constraints: venv
+	{ echo "# Exact versions the test suite last ran with (pip freeze). Regenerate with: make constraints"; \
+	  $(BIN)/python -m pip freeze --exclude-editable; } > tests/constraints.txt
+
+changelog: venv
+	$(BIN)/antsibull-changelog lint
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path .cache/dist
+
+clean:
+	rm -rf .cache tests/output
