@@ -237,12 +237,39 @@ def _enclosing_functions(tree: ast.AST) -> dict[ast.AST, ast.AST]:
     return parents
 
 
-def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> list[Message]:
-    """``fail_json`` messages and ``raise`` texts in one Python file.
+def error_classes(paths: Iterable[Path]) -> set[str]:
+    """Exception classes the sources define (bases named *Error/*Exception, or one of these, transitively)."""
+    bases_of: dict[str, set[str]] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.ClassDef):
+                bases_of[node.name] = {_call_name(b) for b in node.bases}
+    found = {name for name, bases in bases_of.items() if any(b.endswith(("Error", "Exception")) for b in bases)}
+    while True:
+        more = {name for name, bases in bases_of.items() if bases & found} - found
+        if not more:
+            return found
+        found |= more
 
-    ``carriers`` names classes whose constructor takes message text without
-    being raised (e.g. a failure record collected and reported in one
-    ``fail_json``); their string arguments count as messages too.
+
+def _is_super_init(call: ast.Call) -> bool:
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "__init__"
+        and isinstance(func.value, ast.Call)
+        and _call_name(func.value.func) == "super"
+    )
+
+
+def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> list[Message]:
+    """``fail_json`` messages and error texts in one Python file.
+
+    Error texts are the arguments of ``raise X(...)`` (any exception but a
+    programming error) and of every construction of a *carrier*: the
+    collection's own exception classes, which are also built and returned
+    (``return AzureNotFound(msg)``) or collected (a failure record reported in
+    one ``fail_json``), and their ``super().__init__(...)`` calls.
     """
     carriers = set(carriers)
     source = path.read_text(encoding="utf-8")
@@ -251,6 +278,12 @@ def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> lis
     env_cache: dict[ast.AST, dict[str, list[ast.AST]]] = {}
     rel = path.relative_to(root).as_posix()
     messages: list[Message] = []
+    carrier_classes = {
+        node for node in ast.walk(tree) if isinstance(node, ast.ClassDef) and node.name in carriers
+    }
+    in_carrier_class: set[ast.AST] = set()
+    for cls in carrier_classes:
+        in_carrier_class.update(ast.walk(cls))
 
     def env_for(node: ast.AST) -> dict[str, list[ast.AST]]:
         scope = scopes.get(node, tree)
@@ -266,11 +299,17 @@ def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> lis
             templates = _Template.of(expr, env) or [[]]
             alternatives = [alt + [t] for alt in alternatives for t in templates]
         text = " | ".join(ast.unparse(e) for e in exprs)
+        seen = set()
         for parts in alternatives:
             parts_t = tuple(tuple(p) for p in parts if p)
-            if parts_t:
+            if parts_t and parts_t not in seen:
+                seen.add(parts_t)
                 messages.append(Message(f"{rel}:{node.lineno}", kind, parts_t, text))
 
+    def message_args(call: ast.Call) -> list[ast.AST]:
+        return list(call.args) + [kw.value for kw in call.keywords if kw.arg in ("msg", "message")]
+
+    handled: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _call_name(node.func) == "fail_json":
             msg = next((kw.value for kw in node.keywords if kw.arg == "msg"), None)
@@ -278,15 +317,18 @@ def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> lis
                 msg = node.args[0]
             if msg is not None:
                 add(node, "fail_json", [msg])
+        elif isinstance(node, ast.Call) and (
+            _call_name(node.func) in carriers or (_is_super_init(node) and node in in_carrier_class)
+        ):
+            handled.add(id(node))
+            if message_args(node):
+                add(node, "raise", message_args(node))
         elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
             name = _call_name(node.exc.func)
-            if name in PROGRAMMING_ERRORS:
-                continue
-            args = list(node.exc.args) + [kw.value for kw in node.exc.keywords if kw.arg in ("msg", "message")]
-            if args:
-                add(node, "raise", args)
-        elif isinstance(node, ast.Call) and _call_name(node.func) in carriers:
-            add(node, "raise", list(node.args))
+            if name in PROGRAMMING_ERRORS or name in carriers:
+                continue  # carriers are handled as calls
+            if message_args(node.exc):
+                add(node, "raise", message_args(node.exc))
     # ast.walk is breadth first; report in source order
     return sorted(messages, key=lambda m: int(m.source.rsplit(":", 1)[1]))
 
@@ -368,10 +410,14 @@ def collection_messages(root: Path, carriers: Iterable[str] = ()) -> list[Messag
     """Every message of the collection under ``root``: plugins/, roles/ and playbooks/."""
     messages: list[Message] = []
     plugins = root / "plugins"
-    for path in sorted(plugins.rglob("*.py")) if plugins.is_dir() else []:
-        if "__pycache__" in path.parts or path.parent.name == "doc_fragments":
-            continue
-        messages.extend(python_messages(path, root, carriers))
+    sources = [
+        path
+        for path in (sorted(plugins.rglob("*.py")) if plugins.is_dir() else [])
+        if "__pycache__" not in path.parts and path.parent.name != "doc_fragments"
+    ]
+    all_carriers = set(carriers) | error_classes(sources)
+    for path in sources:
+        messages.extend(python_messages(path, root, all_carriers))
     yaml_files: list[Path] = []
     for sub in ("roles", "playbooks"):
         base = root / sub

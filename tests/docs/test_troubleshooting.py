@@ -23,6 +23,7 @@ from docs.error_catalog import (
     Message,
     collection_messages,
     documents,
+    error_classes,
     python_messages,
     table_cells,
     undocumented,
@@ -228,6 +229,41 @@ def test_carrier_classes_count_as_messages(tmp_path: Path):
     source.write_text('def f(errors, nic):\n    errors.append(Failure(nic, "IP forwarding could not be set on %s" % nic))\n')
     assert _fragments(python_messages(source, tmp_path)) == []
     assert _fragments(python_messages(source, tmp_path, ["Failure"])) == [("IP forwarding could not be set on",)]
+
+
+ERRORS_SOURCE = textwrap.dedent(
+    '''\
+    class AzureError(Exception):
+        def __init__(self, message, *, status=None):
+            super().__init__(message)
+
+    class AzureNotFound(AzureError):
+        pass
+
+    class SdkMissing(AzureNotFound):
+        def __init__(self, library):
+            super(SdkMissing, self).__init__("The Python library %s is not installed" % library)
+
+    def from_response(status, what):
+        if status == 404:
+            msg = "%s was not found" % what
+        else:
+            msg = "Azure failed to %s" % what
+        return AzureNotFound(msg, status=status)
+    '''
+)
+
+
+def test_the_collections_exception_classes_carry_messages_even_when_returned(tmp_path: Path):
+    source = tmp_path / "errors.py"
+    source.write_text(ERRORS_SOURCE)
+    classes = error_classes([source])
+    assert classes == {"AzureError", "AzureNotFound", "SdkMissing"}
+    assert _fragments(python_messages(source, tmp_path, classes)) == [
+        ("The Python library", "is not installed"),  # super().__init__ inside an error class
+        ("was not found",),  # both values msg can hold at the return
+        ("Azure failed to",),
+    ]
 
 
 ROLE_TASKS = textwrap.dedent(
