@@ -44,6 +44,12 @@ PROGRAMMING_ERRORS = frozenset(
     {"AssertionError", "NotImplementedError", "TypeError", "AttributeError", "StopIteration", "SystemExit"}
 )
 
+# Lists of error texts: validation functions collect every problem and the module
+# reports them in one fail_json ("errors.append(...)", "return [...]" from
+# name_errors()); the names say what the list holds.
+_ERROR_LIST_NAME = re.compile(r"(?i)(error|problem|failure)s?$")
+_ERROR_FUNCTION_NAME = re.compile(r"(?i)(error|problem|failure)s?($|_)")
+
 ASSERT_MODULES = frozenset({"assert", "ansible.builtin.assert", "ansible.legacy.assert"})
 FAIL_MODULES = frozenset({"fail", "ansible.builtin.fail", "ansible.legacy.fail"})
 
@@ -285,10 +291,19 @@ def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> lis
     for cls in carrier_classes:
         in_carrier_class.update(ast.walk(cls))
 
+    # module-level constants (a hint appended to several messages), shadowed by local names
+    module_env = {
+        target.id: [stmt.value]
+        for stmt in tree.body
+        if isinstance(stmt, ast.Assign)
+        for target in stmt.targets
+        if isinstance(target, ast.Name)
+    }
+
     def env_for(node: ast.AST) -> dict[str, list[ast.AST]]:
         scope = scopes.get(node, tree)
         if scope not in env_cache:
-            env_cache[scope] = _assignments(scope)
+            env_cache[scope] = {**module_env, **_assignments(scope)} if scope is not tree else dict(module_env)
         return env_cache[scope]
 
     def add(node: ast.AST, kind: str, exprs: Sequence[ast.AST]) -> None:
@@ -309,7 +324,10 @@ def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> lis
     def message_args(call: ast.Call) -> list[ast.AST]:
         return list(call.args) + [kw.value for kw in call.keywords if kw.arg in ("msg", "message")]
 
-    handled: set[int] = set()
+    def receiver_name(func: ast.AST) -> str:
+        value = func.value if isinstance(func, ast.Attribute) else None
+        return _call_name(value) if isinstance(value, (ast.Name, ast.Attribute)) else ""
+
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _call_name(node.func) == "fail_json":
             msg = next((kw.value for kw in node.keywords if kw.arg == "msg"), None)
@@ -320,7 +338,6 @@ def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> lis
         elif isinstance(node, ast.Call) and (
             _call_name(node.func) in carriers or (_is_super_init(node) and node in in_carrier_class)
         ):
-            handled.add(id(node))
             if message_args(node):
                 add(node, "raise", message_args(node))
         elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
@@ -329,6 +346,20 @@ def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> lis
                 continue  # carriers are handled as calls
             if message_args(node.exc):
                 add(node, "raise", message_args(node.exc))
+        elif (
+            isinstance(node, ast.Call)
+            and _call_name(node.func) in ("append", "extend", "insert")
+            and _ERROR_LIST_NAME.search(receiver_name(node.func))
+            and node.args
+        ):
+            value = node.args[-1]
+            for item in value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]:
+                add(node, "collected", [item])
+        elif isinstance(node, ast.Return) and isinstance(node.value, ast.List):
+            scope = scopes.get(node)
+            if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and _ERROR_FUNCTION_NAME.search(scope.name):
+                for item in node.value.elts:
+                    add(node, "collected", [item])
     # ast.walk is breadth first; report in source order
     return sorted(messages, key=lambda m: int(m.source.rsplit(":", 1)[1]))
 

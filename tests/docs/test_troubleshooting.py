@@ -266,6 +266,39 @@ def test_the_collections_exception_classes_carry_messages_even_when_returned(tmp
     ]
 
 
+VALIDATION_SOURCE = textwrap.dedent(
+    '''\
+    HINT = "Use Azure CNI for larger clusters."
+
+    def name_errors(kind, name):
+        if not name:
+            return ["%s name is empty" % kind]
+        return []
+
+    def validate(routes, seen):
+        errors = []
+        for route in routes:
+            route_errors = []
+            route_errors.append("route '%s': address_prefix is required" % route)
+            errors.extend(route_errors)
+        errors.extend(["cluster_cidr covers every address", "table holds %d routes. " % 401 + HINT])
+        seen.append("not an error list: %s" % routes)
+        return ["not an error function"]
+    '''
+)
+
+
+def test_texts_collected_in_error_lists_are_messages(tmp_path: Path):
+    source = tmp_path / "logic.py"
+    source.write_text(VALIDATION_SOURCE)
+    assert _fragments(python_messages(source, tmp_path)) == [
+        ("name is empty",),
+        ("route '", "': address_prefix is required"),
+        ("cluster_cidr covers every address",),
+        ("table holds", "routes.", "Use Azure CNI for larger clusters."),
+    ]
+
+
 ROLE_TASKS = textwrap.dedent(
     """\
     - name: Check inputs
