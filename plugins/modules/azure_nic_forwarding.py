@@ -1,0 +1,362 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: calico.azure contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: azure_nic_forwarding
+short_description: Turn IP forwarding on (or off) on Azure node NICs, changing nothing else
+version_added: 0.1.0
+description:
+  - Azure drops packets whose source address is not the NIC's own unless IP
+    forwarding is enabled on that NIC. With Calico in policy-only mode and
+    user-defined routes, pod traffic leaves each node with pod source
+    addresses, so every node's NIC needs IP forwarding.
+  - "B(Exactly one property changes.) For each NIC the module reads its JSON and,
+    when C(properties.enableIPForwarding) differs from O(enabled), sends it back
+    exactly as read with only that property changed, with C(If-Match: <etag>).
+    IP configurations, public IPs, the network security group, application
+    security groups, load-balancer pools, DNS servers, accelerated networking,
+    tags and properties newer than any SDK model are kept as they are."
+  - B(Concurrent writers are respected.) When someone else wrote the NIC between
+    the read and the write, Azure answers HTTP 412; the module reads the NIC
+    again and retries on the new version (at most 5 writes per NIC), so the
+    other writer's change survives.
+  - "B(One call for the whole cluster.) All NICs are handled in one module call,
+    in parallel with at most O(max_parallel) requests in flight (reads, writes
+    and the polls of Azure's long-running operations alike). Throttling
+    (HTTP 429 with C(Retry-After)) and transient server errors are retried.
+    When three or more of the wanted VMs or NICs are in one resource group, one
+    paged list of that group replaces one read per VM or NIC."
+  - B(Node IPs.) For each NIC the module returns its primary private IPv4 address
+    (and its IPv6 address if any). Route tables use these as the next hops of the
+    nodes' pod routes, so this module is also how a playbook learns node IPs from
+    Azure.
+  - B(Partial failure.) When some NICs fail (not found, permission denied, a
+    failed long-running operation), the others are still handled. The module
+    then fails with a message naming each failed VM or NIC and why, and RV(nics)
+    still lists every NIC that was handled, with what changed.
+author:
+  - calico.azure contributors
+extends_documentation_fragment:
+  - calico.azure.azure
+  - calico.azure.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the NICs and sends no write; RV(ignore:changed) and each RV(nics[].changed) predict exactly
+        what a real run would report.
+  diff_mode:
+    support: full
+    details:
+      - One line per NIC that changes, with its resource group, VM and the flag before and after.
+  action_group:
+    support: full
+    membership:
+      - calico.azure.azure
+options:
+  resource_group:
+    description:
+      - Resource group in which VM and NIC B(names) given in O(vms) and O(nics) are looked up.
+      - Not needed when every target is given as a full resource id.
+    type: str
+  vms:
+    description:
+      - Virtual machines whose NICs to handle, as names (in O(resource_group)) or full resource ids
+        (which may be in any resource group or subscription the credential can reach).
+      - The VM's primary NIC is handled, or every NIC of the VM with O(all_nics=true). The VM's NICs may be in
+        another resource group than the VM.
+    type: list
+    elements: str
+    default: []
+  nics:
+    description:
+      - Network interfaces to handle, as names (in O(resource_group)) or full resource ids.
+      - A NIC named here and also reached through O(vms) is handled once.
+    type: list
+    elements: str
+    default: []
+  all_nics:
+    description:
+      - Handle every NIC of each VM in O(vms) instead of only its primary NIC.
+    type: bool
+    default: false
+  enabled:
+    description:
+      - The desired value of IP forwarding on every target NIC.
+    type: bool
+    default: true
+  max_parallel:
+    description:
+      - How many requests to Azure may be in flight at once.
+      - Azure's write limit per subscription is a bucket of 200 refilled at 10 per second, so the default stays
+        well inside it while handling 100 NICs in about the time of a few single updates.
+    type: int
+    default: 10
+notes:
+  - Enabling IP forwarding on the NIC is the Azure half; the node's operating system must forward too
+    (C(net.ipv4.ip_forward=1), which Kubernetes nodes already have).
+seealso:
+  - module: calico.azure.azure_udr_routes
+  - name: Azure IP forwarding
+    description: Why a NIC that forwards traffic for other addresses needs IP forwarding.
+    link: https://learn.microsoft.com/azure/virtual-network/virtual-networks-udr-overview
+"""
+
+EXAMPLES = r"""
+- name: Enable IP forwarding on the primary NIC of every node VM
+  calico.azure.azure_nic_forwarding:
+    resource_group: k8s-nodes
+    vms: "{{ groups['k8s_cluster'] }}"
+  register: node_nics
+
+- name: Use the nodes' private IPs as next hops
+  ansible.builtin.set_fact:
+    node_ips: "{{ node_nics.nics | items2dict(key_name='vm', value_name='private_ip') }}"
+
+- name: Every NIC of multi-homed VMs, and two NICs given by id in another subscription
+  calico.azure.azure_nic_forwarding:
+    resource_group: k8s-nodes
+    vms:
+      - gateway-1
+      - gateway-2
+    all_nics: true
+    nics:
+      - /subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/net-rg/providers/Microsoft.Network/networkInterfaces/edge-nic-1
+      - /subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/net-rg/providers/Microsoft.Network/networkInterfaces/edge-nic-2
+
+- name: Show what would change, without writing
+  calico.azure.azure_nic_forwarding:
+    resource_group: k8s-nodes
+    nics: [node-1-nic, node-2-nic]
+  check_mode: true
+  diff: true
+
+- name: Turn IP forwarding off again on a decommissioned node
+  calico.azure.azure_nic_forwarding:
+    resource_group: k8s-nodes
+    vms: [node-9]
+    enabled: false
+"""
+
+RETURN = r"""
+nics:
+  description:
+    - One entry per NIC that was handled, in the order of O(vms) then O(nics).
+    - On failure, the NICs that were handled anyway (a failed NIC is listed in RV(failures) instead).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the NIC.
+      type: str
+      sample: node-1-nic
+    id:
+      description: Resource id of the NIC.
+      type: str
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-nodes/providers/Microsoft.Network/networkInterfaces/node-1-nic
+    resource_group:
+      description: Resource group of the NIC.
+      type: str
+      sample: k8s-nodes
+    vm:
+      description: Name of the VM the NIC is attached to (or was found through); null for a detached NIC.
+      type: str
+      sample: node-1
+    private_ip:
+      description: Private IPv4 address of the NIC's primary IP configuration; the next hop of the node's pod routes.
+      type: str
+      sample: 10.240.0.4
+    private_ipv6:
+      description: Private IPv6 address of the NIC, if it has an IPv6 configuration; null otherwise.
+      type: str
+      sample: fd00:10:240::4
+    forwarding_before:
+      description: IP forwarding before the module ran.
+      type: bool
+      sample: false
+    forwarding_after:
+      description: IP forwarding after the module ran (in check mode, what it would be).
+      type: bool
+      sample: true
+    changed:
+      description: Whether the module changed (in check mode, would change) this NIC.
+      type: bool
+      sample: true
+failures:
+  description: Each VM or NIC that could not be handled, and why. The module fails when this is not empty.
+  returned: failure
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: The VM or NIC, as named in the options or found through a VM.
+      type: str
+      sample: VM node-7
+    reason:
+      description: What went wrong and what to do about it.
+      type: str
+      sample: not found in resource group k8s-nodes of subscription 00000000-0000-0000-0000-000000000000
+"""
+
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+    AzureError,
+    AzureNotFound,
+    AzurePreconditionFailed,
+    operation_failed,
+)
+from ansible_collections.calico.azure.plugins.module_utils._azure_ids import resource_id
+from ansible_collections.calico.azure.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
+    NIC_TYPE,
+    VM_TYPE,
+    ErrorKinds,
+    ForwardingRun,
+    diff_text,
+    failure_message,
+    parse_targets,
+)
+
+ERRORS = ErrorKinds(expected=(AzureError,), precondition_failed=AzurePreconditionFailed, not_found=AzureNotFound)
+
+# ARM's terminal states of a long-running operation.
+_SUCCEEDED = "succeeded"
+_FAILED = ("failed", "canceled", "cancelled")
+
+
+def _retry_after(response: Any, default: float) -> float:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+class _NicWrite(object):
+    """A NIC PUT that ARM accepted: polled one status request at a time.
+
+    azure-core's ARMPolling would block a worker for the whole operation and
+    then GET the NIC once more; polling here lets the run share its workers
+    between all NICs' operations, and the NIC's final state is known without
+    that extra read: the operation succeeded, so the body we sent is applied.
+    """
+
+    def __init__(self, client: Any, nic_id: str, pipeline_response: Any) -> None:
+        self.client = client
+        self.nic_id = nic_id
+        response = pipeline_response.http_response
+        self.body: Dict[str, Any] = client._json(response) if response.status_code != 202 else {}
+        self.status_url: Optional[str] = response.headers.get("Azure-AsyncOperation")
+        self.location_url: Optional[str] = None if self.status_url else response.headers.get("Location")
+        state = str((self.body.get("properties") or {}).get("provisioningState") or "").lower()
+        self.done = not (self.status_url or self.location_url) and state in ("", _SUCCEEDED)
+        self.retry_after = 0.0 if self.done else _retry_after(response, client.polling_interval)
+
+    def poll(self) -> Optional[Dict[str, Any]]:
+        if self.done:
+            return self.body
+        url = self.status_url or self.location_url
+        if url is None:
+            # No status URL but a non-terminal provisioningState: read the NIC.
+            pipeline_response = self.client._send("GET", self.client.url(self.nic_id), resource_id=self.nic_id,
+                                                  action="write")
+            response = self.client._check(pipeline_response, self.nic_id, "write", (200,))
+            self.body = self.client._json(response)
+            state = str((self.body.get("properties") or {}).get("provisioningState") or "").lower()
+            return self._settle(state, response, self.body)
+        pipeline_response = self.client._send("GET", url, resource_id=self.nic_id, action="write")
+        response = self.client._check(pipeline_response, self.nic_id, "write", (200, 201, 202, 204))
+        if self.location_url:
+            if response.status_code == 202:
+                self.retry_after = _retry_after(response, self.client.polling_interval)
+                return None
+            return self.client._json(response) if response.status_code != 204 else {}
+        status_body = self.client._json(response)
+        return self._settle(str(status_body.get("status") or "").lower(), response, status_body)
+
+    def _settle(self, state: str, response: Any, status_body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        if state == _SUCCEEDED:
+            # The status document is not the NIC; an empty result tells the
+            # run that the body it sent is now the NIC's state.
+            return self.body if self.status_url is None else {}
+        if state in _FAILED:
+            raise operation_failed(status_body, resource_id=self.nic_id, action="write")
+        self.retry_after = _retry_after(response, self.client.polling_interval)
+        return None
+
+
+class ArmNicApi(object):
+    """The NicApi seam of _nic_logic over the collection's ArmClient."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def get(self, resource_id_: str) -> Dict[str, Any]:
+        return self.client.get(resource_id_)
+
+    def list_group(self, subscription_id: str, resource_group: str, resource_type: str) -> List[Dict[str, Any]]:
+        namespace, type_name = resource_type.split("/", 1)
+        return self.client.list(resource_id(subscription_id, resource_group, namespace, type_name))
+
+    def begin_put(self, nic_id: str, body: Dict[str, Any], if_match: Optional[str]) -> _NicWrite:
+        headers = {"Content-Type": "application/json"}
+        if if_match:
+            headers["If-Match"] = if_match
+        pipeline_response = self.client._send(
+            "PUT", self.client.url(nic_id), resource_id=nic_id, action="write", body=body, headers=headers
+        )
+        self.client._check(pipeline_response, nic_id, "write", (200, 201, 202))
+        return _NicWrite(self.client, nic_id, pipeline_response)
+
+
+def argument_spec() -> Dict[str, Any]:
+    return AzureModule.argument_spec(
+        resource_group=dict(type="str"),
+        vms=dict(type="list", elements="str", default=[]),
+        nics=dict(type="list", elements="str", default=[]),
+        all_nics=dict(type="bool", default=False),
+        enabled=dict(type="bool", default=True),
+        max_parallel=dict(type="int", default=10),
+    )
+
+
+def main() -> None:
+    module = AzureModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    if not params["vms"] and not params["nics"]:
+        module.fail_json(msg="Name at least one target: set vms (VM names or ids) or nics (NIC names or ids).")
+    if params["max_parallel"] < 1:
+        module.fail_json(msg="max_parallel must be 1 or more (got %d)." % params["max_parallel"])
+
+    with module.azure_errors():
+        subscription_id = module.subscription_id
+        vm_refs, failures = parse_targets(params["vms"], VM_TYPE, subscription_id, params["resource_group"])
+        nic_refs, nic_failures = parse_targets(params["nics"], NIC_TYPE, subscription_id, params["resource_group"])
+        run = ForwardingRun(
+            ArmNicApi(module.arm),
+            ERRORS,
+            enabled=params["enabled"],
+            check_mode=module.check_mode,
+            all_nics=params["all_nics"],
+            max_parallel=params["max_parallel"],
+        )
+        outcome = run.run(vm_refs, nic_refs, failures + nic_failures)
+
+    result: Dict[str, Any] = {"changed": outcome.changed, "nics": outcome.records}
+    if module._diff:
+        result["diff"] = {"prepared": diff_text(outcome.records)}
+    if outcome.failures:
+        result["failures"] = [{"target": f.target, "reason": f.reason} for f in outcome.failures]
+        module.fail_json(msg=failure_message(outcome.failures, outcome.records, params["enabled"]), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
