@@ -384,8 +384,8 @@ def encapsulation_warnings(backend: str, lookup: Callable[[str], Optional[str]],
             continue
         warnings.append(
             "CALICO_NETWORKING_BACKEND is none (policy-only) but %s still sets %s=%s, which asks for %s "
-            "encapsulation on the default pool; with no %s peers routing pod traffic depends on the route "
-            "table instead, so set %s=Never (for example extra_env: {%s: Never})." % (where, name, value, kind, kind, name, name)
+            "encapsulation of the default IP pool; in policy-only mode pod traffic is routed by the route table, "
+            "not tunnelled, so set %s=Never (for example extra_env: {%s: Never})." % (where, name, value, kind, name, name)
         )
     return warnings
 
