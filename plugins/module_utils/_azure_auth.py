@@ -322,13 +322,21 @@ def build_credential(settings: AuthSettings, endpoints, *, connection_verify: An
                 % (settings.certificate_path, settings.origins.get("certificate_path"))
             )
         password = settings.certificate_password
-        return identity.CertificateCredential(
-            settings.tenant,
-            settings.client_id,
-            certificate_path=settings.certificate_path,
-            password=password.encode("utf-8") if password else None,
-            **common,
-        )
+        try:
+            return identity.CertificateCredential(
+                settings.tenant,
+                settings.client_id,
+                certificate_path=settings.certificate_path,
+                password=password.encode("utf-8") if password else None,
+                **common,
+            )
+        except ValueError as err:
+            # Raised while loading the key: wrong or missing password, not PEM/PKCS12, no private key.
+            raise AzureConfigError(
+                "Could not load the certificate and private key from %s (%s): %s. Check the file and "
+                "certificate_password."
+                % (settings.certificate_path, settings.origins.get("certificate_path"), str(err).rstrip("."))
+            )
     if kind == "workload_identity":
         if not os.path.isfile(settings.federated_token_file or ""):
             raise AzureConfigError(
