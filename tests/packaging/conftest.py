@@ -1,0 +1,103 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures for the packaging tests: the collection as users get it from Galaxy.
+
+The tarball is built once per session from the checkout with the real ``ansible-galaxy``
+and installed into an empty collections path; the tests then look at the collection only
+through that installed copy, with an environment that cannot see the checkout.
+
+This directory deliberately has no ``__init__.py``: ``tests/`` is on ``sys.path`` (see
+``tests/conftest.py``) and a package named ``packaging`` there would shadow the PyPI
+``packaging`` library that these tests and the tools they run import.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(sys.executable).parent
+NAMESPACE, NAME = "calico", "azure"
+
+TARBALL_SIZE = pytest.StashKey[int]()
+
+
+def tool(name: str) -> str:
+    """A console script of the venv running pytest, else from PATH."""
+    candidate = BIN_DIR / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed in {BIN_DIR} nor on PATH; run `make venv`")
+    return found
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a command; on failure, fail the test with its output (not a bare CalledProcessError)."""
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return result
+
+
+def git_visible_files(root: Path) -> set[str]:
+    """Files git shows in `root`: tracked or untracked-not-ignored, and present on disk."""
+    out = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root).stdout
+    return {rel for rel in out.split("\0") if rel and (root / rel).is_file()}
+
+
+def ansible_env(collections_dir: Path) -> dict[str, str]:
+    """An environment in which ansible finds calico.azure only in `collections_dir`."""
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(collections_dir),
+        # Not the venv's site-packages either: only what the tarball installed counts.
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+    )
+    return env
+
+
+def build(source: Path, output: Path) -> Path:
+    """`ansible-galaxy collection build` of `source`; the path of the tarball it wrote."""
+    output.mkdir(parents=True, exist_ok=True)
+    run([tool("ansible-galaxy"), "collection", "build", "--force", "--output-path", str(output), str(source)])
+    tarballs = sorted(output.glob(f"{NAMESPACE}-{NAME}-*.tar.gz"))
+    assert len(tarballs) == 1, f"expected one tarball in {output}, found {tarballs}"
+    return tarballs[0]
+
+
+@pytest.fixture(scope="session")
+def tarball(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
+    """The collection tarball built from the checkout as it is."""
+    path = build(REPO_ROOT, tmp_path_factory.mktemp("dist"))
+    pytestconfig.stash[TARBALL_SIZE] = path.stat().st_size
+    return path
+
+
+@pytest.fixture(scope="session")
+def collections_dir(tarball: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty collections path with only the tarball installed (no index is consulted)."""
+    path = tmp_path_factory.mktemp("collections")
+    run([tool("ansible-galaxy"), "collection", "install", "--offline", "-p", str(path), str(tarball)],
+        env=ansible_env(path))
+    installed = path / "ansible_collections" / NAMESPACE / NAME
+    assert (installed / "MANIFEST.json").is_file(), f"ansible-galaxy installed nothing at {installed}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def installed_collection(collections_dir: Path) -> Path:
+    return collections_dir / "ansible_collections" / NAMESPACE / NAME
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # pylint: disable=unused-argument
+    """Report the tarball size, which the issue asks to record, in every run's summary."""
+    size = config.stash.get(TARBALL_SIZE, None)
+    if size is not None:
+        terminalreporter.write_line(f"calico.azure collection tarball: {size} bytes ({size / 1024:.1f} KiB)")
