@@ -53,7 +53,7 @@ from ansible_collections.calico.azure.plugins.module_utils._azure_ids import (
 # stand-in and the modules' JSON handling are tested against these.
 API_VERSIONS: Dict[str, str] = {
     "microsoft.resources/resourcegroups": "2021-04-01",
-    "microsoft.resources/subscriptions": "2021-04-01",
+    "microsoft.resources/subscriptions": "2022-12-01",
     "microsoft.network": "2024-05-01",
     "microsoft.network/routetables": "2024-05-01",
     "microsoft.network/routetables/routes": "2024-05-01",

@@ -23,9 +23,7 @@ from __future__ import annotations
 import json
 import ssl
 from typing import Any, Callable, Mapping, Optional
-from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import Request, urlopen
 
 from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
     AzureConfigError,
@@ -165,6 +163,10 @@ def _origin(url: str) -> str:
 
 def fetch_json(url: str, *, ca_bundle: Optional[str] = None, validate_certs: bool = True, timeout: float = 30) -> Any:
     """GET a JSON document with the same trust settings as the ARM pipeline."""
+    # urllib.request (and http.client) only load when a metadata URL is used.
+    from urllib.error import HTTPError, URLError
+    from urllib.request import Request, urlopen
+
     if url.lower().startswith("https://"):
         if validate_certs:
             context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else ssl.create_default_context()

@@ -77,6 +77,30 @@ AZURE_COMMON_ARGSPEC: Dict[str, Dict[str, Any]] = dict(
 )
 
 
+def build_arm_client(
+    settings: AuthSettings,
+    endpoints: CloudEndpoints,
+    subscription_id: str,
+    *,
+    ca_bundle: Optional[str],
+    validate_certs: bool,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+) -> ArmClient:
+    """Credential + ArmClient sharing one TLS trust setting (Entra ID and ARM alike)."""
+    verify = connection_verify(ca_bundle, validate_certs)
+    credential = build_credential(settings, endpoints, connection_verify=verify)
+    return ArmClient(
+        credential,
+        subscription_id,
+        endpoints,
+        ca_bundle=ca_bundle,
+        validate_certs=validate_certs,
+        max_retries=max_retries,
+        client_id=settings.client_id or settings.msi_client_id,
+        tenant=settings.tenant,
+    )
+
+
 class AzureModule(AnsibleModule):
     """AnsibleModule with the shared Azure options, a lazy ArmClient and AzureError handling."""
 
@@ -170,22 +194,13 @@ class AzureModule(AnsibleModule):
         return self._arm
 
     def _build_arm(self) -> ArmClient:
-        settings = self.auth_settings
-        validate_certs = self.params["validate_certs"]
-        ca_bundle = self.ca_bundle
-        verify = connection_verify(ca_bundle, validate_certs)
-        endpoints = self.endpoints
-        subscription_id = self.subscription_id
-        credential = build_credential(settings, endpoints, connection_verify=verify)
-        return ArmClient(
-            credential,
-            subscription_id,
-            endpoints,
-            ca_bundle=ca_bundle,
-            validate_certs=validate_certs,
+        return build_arm_client(
+            self.auth_settings,
+            self.endpoints,
+            self.subscription_id,
+            ca_bundle=self.ca_bundle,
+            validate_certs=self.params["validate_certs"],
             max_retries=self.params["max_retries"],
-            client_id=settings.client_id or settings.msi_client_id,
-            tenant=settings.tenant,
         )
 
     # --- failures -------------------------------------------------------------------
