@@ -1,0 +1,91 @@
+"""Microsoft.Compute/virtualMachines: enough of a VM for NIC discovery.
+
+A VM's ``networkProfile.networkInterfaces[]`` (each with ``properties.primary``)
+is what modules follow from a node name to its NICs; the NIC's read-only
+``virtualMachine`` back-reference is kept in sync by this module. Compute etags
+are quoted integers that grow by one per write, as Compute answers them.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+
+from ..store import stamp_etag, new_etag
+from .errors import ArmError
+from .ids import key
+from .kinds import ResourceKind
+
+NS = "Microsoft.Compute"
+VM = f"{NS}/virtualMachines"
+
+
+def _nic_ids(doc: dict | None) -> list[str]:
+    profile = ((doc or {}).get("properties") or {}).get("networkProfile") or {}
+    return [n["id"] for n in profile.get("networkInterfaces") or [] if isinstance(n, dict) and n.get("id")]
+
+
+class VirtualMachineKind(ResourceKind):
+    full_type = VM
+    namespace = NS
+    operation_noun = "VirtualMachine"
+    etag_style = "counter"
+
+    def build(self, engine, resource_id, name, existing, body):
+        doc = self.base_document(engine, resource_id, name, existing, body)
+        props = copy.deepcopy(body.get("properties") or {})
+        old_props = (existing or {}).get("properties") or {}
+        props.pop("provisioningState", None)
+        props.pop("instanceView", None)
+        props["vmId"] = old_props.get("vmId") or str(uuid.uuid4())
+        if "timeCreated" in old_props:
+            props["timeCreated"] = old_props["timeCreated"]
+        nics = (props.get("networkProfile") or {}).get("networkInterfaces") or []
+        for nic in nics:
+            nic_id = nic.get("id") if isinstance(nic, dict) else None
+            target = engine.store.get(nic_id) if nic_id else None
+            if target is None:
+                raise ArmError(
+                    400,
+                    "InvalidParameter",
+                    f"Network interface {nic_id} referenced by virtual machine {resource_id} was not found.",
+                )
+            owner = ((target.get("properties") or {}).get("virtualMachine") or {}).get("id")
+            if owner and key(owner) != key(resource_id):
+                raise ArmError(
+                    400,
+                    "NicInUse",
+                    f"Network Interface {nic_id} is used by existing resource {owner}.",
+                )
+        if len(nics) > 1 and not any((n.get("properties") or {}).get("primary") for n in nics):
+            raise ArmError(
+                400,
+                "VirtualMachineMustHavePrimaryNetworkInterface",
+                f"Virtual machine {resource_id} has more than one network interface; one must be marked primary.",
+            )
+        doc["properties"] = props
+        return doc
+
+    def after_write(self, engine, old, new):
+        before = {key(i): i for i in _nic_ids(old)}
+        after = {key(i): i for i in _nic_ids(new)}
+        primary = None
+        for nic in ((new or {}).get("properties") or {}).get("networkProfile", {}).get("networkInterfaces") or []:
+            if (nic.get("properties") or {}).get("primary") or len(after) == 1:
+                primary = key(nic["id"])
+                break
+        for nic_key, nic_id in {**before, **after}.items():
+            nic = engine.store.get(nic_id)
+            if nic is None:
+                continue
+            props = nic.setdefault("properties", {})
+            if nic_key in after:
+                props["virtualMachine"] = {"id": new["id"]}
+                props["primary"] = nic_key == primary
+            else:
+                props.pop("virtualMachine", None)
+                props.pop("primary", None)
+            stamp_etag(nic, new_etag(), ("ipConfigurations",))
+
+
+KINDS: dict[str, ResourceKind] = {VM: VirtualMachineKind()}
