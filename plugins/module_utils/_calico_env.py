@@ -74,6 +74,9 @@ class Assignment:
 class ParsedEnv:
     lines: List[str]  # physical lines with their line endings, joined they are the file
     assignments: List[Assignment]
+    # The last line ends with a backslash that escapes the line break: a line
+    # appended right after it would be read as part of it.
+    dangling_continuation: bool = False
 
     def occurrences(self, key: str) -> List[Assignment]:
         return [a for a in self.assignments if a.key == key]
@@ -137,10 +140,24 @@ def _ending(line: str) -> str:
     return line[len(_content(line)):]
 
 
-def _read_value(lines: List[str], index: int, start: int) -> Tuple[str, str, int]:
+def _escape_continues(line: str) -> bool:
+    """A backslash at the end of this line escapes its LF: the text goes on on the next line.
+
+    systemd's newline characters are LF and CR, so in a CRLF file the backslash
+    escapes the CR and the LF still ends the line.
+    """
+    return not line.endswith("\r\n")
+
+
+class _Dangling(Exception):
+    """A backslash continues the last line of the file past its end."""
+
+
+def _read_value(lines: List[str], index: int, start: int) -> Tuple[str, str, int, bool]:
     """Read a value as systemd does, from ``lines[index][start:]``.
 
-    Returns (value, quoting style of its first token, index of its last line).
+    Returns (value, quoting style of its first token, index of its last line,
+    whether the value continues past the end of the file).
     """
     value: List[str] = []
     trailing_ws = 0  # unquoted whitespace at the end of value, dropped at the end
@@ -150,15 +167,17 @@ def _read_value(lines: List[str], index: int, start: int) -> Tuple[str, str, int
     line_index = index
     text = _content(lines[line_index])
     pos = start
+    dangling = False
     while True:
         if pos >= len(text):
             # End of a physical line.
             if state in ("single", "double"):
-                if line_index + 1 >= len(lines):
+                ending = _ending(lines[line_index])
+                if not ending or line_index + 1 >= len(lines):
                     raise EnvFileError(
                         "line %d: the %s-quoted value is never closed" % (index + 1, "single" if state == "single" else "double")
                     )
-                value.append("\n")
+                value.append(ending)  # quoted values keep their line breaks
                 line_index += 1
                 text = _content(lines[line_index])
                 pos = 0
@@ -178,9 +197,12 @@ def _read_value(lines: List[str], index: int, start: int) -> Tuple[str, str, int
                 pos += 1
                 continue
             if char == "\\":
-                if pos + 1 >= len(text):  # escaped newline: the value continues
-                    if line_index + 1 >= len(lines):
+                if pos + 1 >= len(text):  # the backslash escapes the line break
+                    ending = _ending(lines[line_index])
+                    if not ending or line_index + 1 >= len(lines):
                         raise EnvFileError("line %d: the double-quoted value is never closed" % (index + 1))
+                    if not _escape_continues(lines[line_index]):
+                        value.append("\\\r\n")  # escaped CR is kept with its backslash, the LF is quoted text
                     line_index += 1
                     text = _content(lines[line_index])
                     pos = 0
@@ -197,19 +219,21 @@ def _read_value(lines: List[str], index: int, start: int) -> Tuple[str, str, int
             continue
         # pre (between tokens) or plain (inside an unquoted token)
         if char == "\\":
-            if pos + 1 >= len(text):  # backslash at end of line: continuation
+            first_token = False
+            if pos + 1 >= len(text):  # backslash at the end of the line
+                if not _escape_continues(lines[line_index]):
+                    break  # CRLF: the escape eats the CR, the LF ends the value
                 if line_index + 1 >= len(lines):
+                    dangling = True
                     break
                 line_index += 1
                 text = _content(lines[line_index])
                 pos = 0
                 state = "plain"
-                first_token = False
                 continue
             value.append(text[pos + 1])
             trailing_ws = 0
             state = "plain"
-            first_token = False
             pos += 2
             continue
         if state == "pre":
@@ -232,7 +256,23 @@ def _read_value(lines: List[str], index: int, start: int) -> Tuple[str, str, int
         pos += 1
     if trailing_ws:
         del value[-trailing_ws:]
-    return "".join(value), quote, line_index
+    return "".join(value), quote, line_index, dangling
+
+
+def _comment_end(lines: List[str], index: int) -> Tuple[int, bool]:
+    """Last line of the comment starting at ``index``, and whether it runs past the end of the file.
+
+    In systemd a backslash escapes the next character in a comment too, so an odd
+    run of backslashes at the end of an LF-terminated comment line swallows the next line.
+    """
+    while True:
+        content = _content(lines[index])
+        run = len(content) - len(content.rstrip("\\"))
+        if run % 2 == 0 or not _escape_continues(lines[index]):
+            return index, False
+        if index + 1 >= len(lines):
+            return index, True
+        index += 1
 
 
 def parse_env(text: str) -> ParsedEnv:
@@ -240,11 +280,16 @@ def parse_env(text: str) -> ParsedEnv:
     lines = split_lines(text)
     assignments: List[Assignment] = []
     bad: List[int] = []
+    dangling = False
     index = 0
     while index < len(lines):
         content = _content(lines[index])
         stripped = content.lstrip(" \t")
-        if not stripped or stripped[0] in "#;":
+        if not stripped:
+            index += 1
+            continue
+        if stripped[0] in "#;":
+            index, dangling = _comment_end(lines, index)
             index += 1
             continue
         match = _ASSIGNMENT_RE.match(content)
@@ -252,7 +297,7 @@ def parse_env(text: str) -> ParsedEnv:
             bad.append(index + 1)
             index += 1
             continue
-        value, quote, last = _read_value(lines, index, match.end())
+        value, quote, last, dangling = _read_value(lines, index, match.end())
         assignments.append(Assignment(match.group(3), value, index, last, match.group(0), quote))
         index = last + 1
     if bad:
@@ -261,7 +306,7 @@ def parse_env(text: str) -> ParsedEnv:
             "line(s) %s are neither comments nor KEY=VALUE assignments (systemd would ignore them); "
             "fix them, or use format=manifest if this is a Kubernetes manifest" % shown
         )
-    return ParsedEnv(lines, assignments)
+    return ParsedEnv(lines, assignments, dangling)
 
 
 def render_value(value: str, quote: str = "") -> str:
@@ -355,6 +400,15 @@ def edit_env(text: str, set_vars: Mapping[str, str], unset_vars: Sequence[str] =
         newline = parsed.newline
         if out and not out[-1].endswith("\n"):
             out[-1] += newline
+        last_line = len(parsed.lines) - 1
+        last_kept_verbatim = last_line not in deleted and not any(
+            first <= last_line <= last for first, (last, _) in replacements.items()
+        )
+        if parsed.dangling_continuation and last_kept_verbatim:
+            # The last line continues onto the next one: give it an empty line to end on,
+            # which is what it read as before (the end of the file), so the appended
+            # variables stay separate assignments.
+            out.append(newline)
         out.extend(line + newline for line in appended)
     result.text = "".join(out)
     # Report where each set key lives in the file as written, not as it was.
