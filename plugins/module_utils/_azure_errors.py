@@ -27,6 +27,7 @@ from ansible_collections.calico.azure.plugins.module_utils._azure_ids import des
 
 # Entra ID error codes look like "AADSTS7000215: Invalid client secret provided. ..."
 _AADSTS_RE = re.compile(r"(AADSTS\d+)[:\s]+([^\r\n]*)")
+_ENTRA_NOISE_RE = re.compile(r"\s*\b(?:Trace ID|Correlation ID|Timestamp):")
 
 # pip names for the Python packages the layer imports (ImportError.name -> pip).
 _PIP_NAMES = {
@@ -261,7 +262,10 @@ def operation_failed(body: Any, *, resource_id: Optional[str] = None, action: Op
 def _entra_reason(text: str) -> tuple:
     match = _AADSTS_RE.search(text or "")
     if match:
-        return match.group(1), "%s: %s" % (match.group(1), match.group(2).strip())
+        # Entra appends "Trace ID: ... Correlation ID: ... Timestamp: ..."
+        # (on the same line once azure-identity has flattened it): noise here.
+        reason = _ENTRA_NOISE_RE.split(match.group(2))[0].strip()
+        return match.group(1), "%s: %s" % (match.group(1), reason)
     first_line = (text or "").strip().splitlines()[0] if (text or "").strip() else "no details"
     return None, first_line
 

@@ -29,6 +29,7 @@ on first use; it raises AzureError, so use it inside ``azure_errors()``.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import threading
 from contextlib import contextmanager
@@ -119,6 +120,10 @@ class AzureModule(AnsibleModule):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super(AzureModule, self).__init__(*args, **kwargs)
+        # azure-identity logs a WARNING for every failed token request; the
+        # failure reaches the user as fail_json, so keep the SDK's loggers from
+        # falling back to printing on stderr.
+        logging.getLogger("azure").addHandler(logging.NullHandler())
         self._arm: Optional[ArmClient] = None
         self._arm_lock = threading.Lock()
         self._auth_settings: Optional[AuthSettings] = None
