@@ -55,6 +55,7 @@ class EmulatorCore:
         self.throttler = Throttler()
         self.faults: list[FaultRule] = []
         self.mutations: list[ScheduledMutation] = []
+        self.armed: list[ScheduledMutation] = []
         self.log: list[dict] = []
         self.identity: dict = {}
         self.seed_source = seed
@@ -73,6 +74,7 @@ class EmulatorCore:
             self.engine.lro_failures.clear()
             self.faults.clear()
             self.mutations.clear()
+            self.armed.clear()
             self.log.clear()
             new_settings = copy.copy(self.defaults)
             for name, value in (spec.get("settings") or {}).items():
@@ -174,19 +176,28 @@ class EmulatorCore:
     # ------------------------------------------------------------------ request pipeline
     def process(self, method: str, target: str, headers: dict) -> "Pending":
         """First half of a request: classify it and decide on injected faults."""
+        self.apply_armed_mutations()
         split = urlsplit(target)
         path = unquote(split.path)
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         return Pending(self, method.upper(), path, query, headers, time.monotonic())
 
-    def after_response(self, entry: dict) -> None:
-        """Apply outside writes scheduled to happen once this request was answered."""
+    def arm_mutations(self, entry: dict) -> None:
+        """Mark the scheduled mutations this (answered, not yet sent) request triggers."""
         with self.lock:
             for mutation in self.mutations:
                 if mutation.matches(entry["method"], entry["path"], entry["status"]):
                     mutation.remaining -= 1
-                    mutate_direct(self.engine, mutation.resource_id, mutation.merge_patch)
+                    self.armed.append(mutation)
             self.mutations = [m for m in self.mutations if m.remaining > 0]
+
+    def apply_armed_mutations(self) -> None:
+        """Apply armed mutations: right after the answer is sent, and at the latest before the next
+        request is processed (a client may send it on another connection, i.e. another thread)."""
+        with self.lock:
+            armed, self.armed = self.armed, []
+            for mutation in armed:
+                mutate_direct(self.engine, mutation.resource_id, mutation.merge_patch)
 
 
 class Pending:

@@ -27,7 +27,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def azure_emulator_server():
     """The one stand-in server of this session (or xdist worker)."""
-    with Emulator(seed=DEFAULT_SEED, retry_after=0) as emu:
+    with Emulator(seed=DEFAULT_SEED) as emu:
         yield emu
 
 

@@ -71,9 +71,11 @@ class Handler(BaseHTTPRequestHandler):
                 response.headers["Retry-After"] = str(int(fault.retry_after))
         else:
             response = pending.respond(body)
-        self._send(response)
+        # Log first: a client may read the log as soon as it has the answer.
         entry = pending.log(response, response.status, str(fault.status) if fault else None)
-        core.after_response(entry)
+        core.arm_mutations(entry)
+        self._send(response)
+        core.apply_armed_mutations()
 
     def _send(self, response: Response) -> None:
         payload = response.payload()

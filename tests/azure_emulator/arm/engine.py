@@ -323,9 +323,9 @@ class ArmEngine:
         op = self.ops.get(path.operation_id or "")
         if op is None or op.subscription.lower() != path.subscription.lower():
             raise ArmError(404, "OperationNotFound", f"The operation '{path.operation_id}' could not be found.")
-        op.polls += 1
         if not op.done and op.due():
             self.ops.complete(op)
+        op.polls += 1  # counted after the check: in_progress_polls answers say InProgress first
         retry = {"Retry-After": str(int(self.settings.retry_after))}
         if path.action == "operationResults":
             if not op.done:
