@@ -32,12 +32,12 @@ _BACKENDS_BY_RELEASE: List[Tuple[Tuple[int, int], FrozenSet[str]]] = [
     ((0, 0), frozenset({"gobgp", "bird", "none"})),
 ]
 
-_SOURCES = {
-    (3, 7): "VXLAN arrived in Calico 3.7 (v3.7.0 release notes; v3.7 reference/node/configuration)",
-    (3, 4): "Calico 3.4 to 3.6 document bird and none only; GoBGP was dropped after 3.3 "
-    "(v3.4 reference/node/configuration)",
-    (0, 0): "Calico up to 3.3 documents gobgp, bird and none; VXLAN needs 3.7 or later "
-    "(v3.3 reference/node/configuration)",
+# Why a backend is missing from a release, with the source.
+_WHY = {
+    "vxlan": "VXLAN arrived in Calico 3.7 (v3.7.0 release notes, \"Native support for VXLAN encapsulation\"; "
+    "v3.7 reference/node/configuration lists bird, vxlan, none)",
+    "gobgp": "GoBGP was dropped after 3.3 (v3.3 reference/node/configuration lists gobgp, bird, none; "
+    "v3.4 lists bird, none)",
 }
 
 _VERSION_RE = re.compile(r"^\s*v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+.][0-9A-Za-z.+-]*)?\s*$")
@@ -74,14 +74,13 @@ def backend_support_error(backend: str, version_text: Optional[str]) -> Optional
     if not version_text:
         return None
     version = parse_calico_version(version_text)
-    first, backends = _row_for(version)
+    backends = _row_for(version)[1]
     if backend in backends:
         return None
-    return "Calico %d.%d does not support CALICO_NETWORKING_BACKEND=%s (it accepts %s): %s. " "Choose one of %s or correct calico_version." % (
+    return "Calico %d.%d does not support CALICO_NETWORKING_BACKEND=%s: %s. It accepts %s; choose one of them or correct calico_version." % (
         version[0],
         version[1],
         backend,
-        ", ".join(sorted(backends)),
-        _SOURCES[first],
+        _WHY.get(backend, "not a documented value"),
         ", ".join(sorted(backends)),
     )
