@@ -81,7 +81,8 @@ def _start_stand_in(seed_file: Path, info_file: Path, log_file: Path) -> int:
     env = dict(os.environ, PYTHONPATH=str(TESTS_DIR) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with open(log_file, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "azure_emulator", "--seed", str(seed_file), "--info-file", str(info_file)],
+            [sys.executable, "-m", "azure_emulator", "--seed", str(seed_file), "--info-file", str(info_file),
+             "--workdir", str(info_file.parent)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(TESTS_DIR),
             start_new_session=True,
         )
@@ -155,6 +156,26 @@ def up(run_dir: Path, slot: int, hosts: Sequence[str], resource_group: str) -> d
     }
     world_file.write_text(json.dumps(world, indent=2))
     return world
+
+
+def inventory(world: dict, mode: str = "udr", pod_cidrs: dict | None = None) -> dict:
+    """A site.yml inventory (the documented layout) for the world's hosts and stand-in."""
+    hosts = {}
+    for host in world["hosts"]:
+        hosts[host["name"]] = dict(testhosts.ansible_host_vars(host))
+        if pod_cidrs and host["name"] in pod_cidrs:
+            hosts[host["name"]]["udr_pod_cidr"] = pod_cidrs[host["name"]]
+    names = world["names"]
+    group_vars = {
+        "ansible_become": False,
+        "calico_azure_networking_mode": mode,
+        "calico_azure_auth": world["auth"],
+        "cloud_provider_config_aad_client_id": world["azure"]["client_id"],
+        "cloud_provider_config_aad_client_secret": world["azure"]["client_secret"],
+        "calico_node_systemd_unit": True,
+    }
+    group_vars.update({"calico_azure_" + key: value for key, value in names.items()})
+    return {"calico_azure_nodes": {"hosts": hosts, "vars": group_vars}}
 
 
 def down(run_dir: Path) -> None:

@@ -134,6 +134,10 @@ def _host_script(name: str, host_dir: Path, sshd_config: Path) -> str:
         f"mount --bind {FAKE_SYSTEMCTL} /usr/bin/systemctl",
         "mkdir -p /etc/systemd/system",
         f"cp {units}/* /etc/systemd/system/",
+        # Preinstalled services run, as kubelet does on a node.
+        "mkdir -p /run/fake-systemctl",
+        f"for unit in {units}/*; do echo '{{\"active\": true, \"enabled\": true}}' "
+        "> /run/fake-systemctl/$(basename $unit).json; done",
         f"exec {SSHD} -f {sshd_config} -E {host_dir / 'sshd.log'}",
     ]
     return "\n".join(lines)
