@@ -171,8 +171,15 @@ def _split_row(line: str) -> list[str]:
 class _Template:
     """The literal fragments of a string expression, with holes where values go."""
 
+    # The collection's functions by name, so fail_json(msg=failure_message(...)) is
+    # followed into the function's return statements (set by python_messages).
+    # Only a fail_json message is followed: arguments of exception classes are
+    # data as often as text (AzureSdkMissing(pip_name_for_import_error(err))).
+    functions: dict[str, ast.AST] = {}
+    _following: set[str] = set()
+
     @staticmethod
-    def of(node: ast.AST | None, env: dict[str, list[ast.AST]], holes: tuple = ()) -> list[list[str]]:
+    def of(node: ast.AST | None, env: dict[str, list[ast.AST]], holes: tuple = (), follow: bool = False) -> list[list[str]]:
         """Every template ``node`` can evaluate to (several for conditionals/re-assigned names).
 
         ``holes`` are the placeholder syntaxes that apply to a string constant
@@ -181,6 +188,8 @@ class _Template:
         """
         if node is None:
             return []
+        if follow and isinstance(node, ast.Call) and _call_name(node.func) in _Template.functions:
+            return _Template.returned(_call_name(node.func))
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return [split_template(node.value, holes)]
         if isinstance(node, ast.JoinedStr):  # f-string: constants are literal, FormattedValues are holes
@@ -193,21 +202,38 @@ class _Template:
             return _Template.of(node.left, env, (_PRINTF_HOLE,))
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):  # a + b: fragments of both, in order
             combos = []
-            for left in _Template.of(node.left, env, holes) or [[]]:
-                for right in _Template.of(node.right, env, holes) or [[]]:
+            for left in _Template.of(node.left, env, holes, follow) or [[]]:
+                for right in _Template.of(node.right, env, holes, follow) or [[]]:
                     combos.append(left + right)
             return combos
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
             return _Template.of(node.func.value, env, (_FORMAT_HOLE,))
         if isinstance(node, ast.IfExp):
-            return _Template.of(node.body, env, holes) + _Template.of(node.orelse, env, holes)
+            return _Template.of(node.body, env, holes, follow) + _Template.of(node.orelse, env, holes, follow)
         if isinstance(node, ast.Name) and node.id in env:
             out: list[list[str]] = []
             inner = {k: v for k, v in env.items() if k != node.id}  # no recursion through msg = msg + ...
             for assigned in env[node.id]:
-                out.extend(_Template.of(assigned, inner, holes))
+                out.extend(_Template.of(assigned, inner, holes, follow))
             return out
         return []  # str(error), to_native(e), "; ".join(...): the text comes from elsewhere
+
+    @staticmethod
+    def returned(name: str) -> list[list[str]]:
+        """The templates a collection function returns (``return msg`` with ``msg = ...; msg += ...``)."""
+        if name in _Template._following:
+            return []
+        _Template._following.add(name)
+        try:
+            function = _Template.functions[name]
+            env = _assignments(function)
+            out: list[list[str]] = []
+            for node in ast.walk(function):
+                if isinstance(node, ast.Return) and node.value is not None:
+                    out.extend(t for t in _Template.of(node.value, env, (), True) if t)
+            return out
+        finally:
+            _Template._following.discard(name)
 
 
 def _assignments(function: ast.AST) -> dict[str, list[ast.AST]]:
@@ -220,6 +246,8 @@ def _assignments(function: ast.AST) -> dict[str, list[ast.AST]]:
                     env.setdefault(target.id, []).append(node.value)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
             env.setdefault(node.target.id, []).append(node.value)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and isinstance(node.op, ast.Add):
+            env.setdefault(node.target.id, []).append(node.value)  # each added sentence is checked on its own
     return env
 
 
@@ -268,7 +296,24 @@ def _is_super_init(call: ast.Call) -> bool:
     )
 
 
-def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> list[Message]:
+def function_index(paths: Iterable[Path]) -> dict[str, ast.AST]:
+    """Module-level functions of the sources, by name (names defined twice are left out: ambiguous)."""
+    index: dict[str, ast.AST] = {}
+    twice: set[str] = set()
+    for path in paths:
+        for node in ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.name in index:
+                    twice.add(node.name)
+                index[node.name] = node
+    for name in twice:
+        del index[name]
+    return index
+
+
+def python_messages(
+    path: Path, root: Path, carriers: Iterable[str] = (), functions: dict[str, ast.AST] | None = None
+) -> list[Message]:
     """``fail_json`` messages and error texts in one Python file.
 
     Error texts are the arguments of ``raise X(...)`` (any exception but a
@@ -280,6 +325,7 @@ def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> lis
     carriers = set(carriers)
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(path))
+    _Template.functions = functions if functions is not None else function_index([path])
     scopes = _enclosing_functions(tree)
     env_cache: dict[ast.AST, dict[str, list[ast.AST]]] = {}
     rel = path.relative_to(root).as_posix()
@@ -311,7 +357,7 @@ def python_messages(path: Path, root: Path, carriers: Iterable[str] = ()) -> lis
         # each argument is a part; an argument with several possible templates yields several messages
         alternatives: list[list[list[str]]] = [[]]
         for expr in exprs:
-            templates = _Template.of(expr, env) or [[]]
+            templates = _Template.of(expr, env, (), kind == "fail_json") or [[]]
             alternatives = [alt + [t] for alt in alternatives for t in templates]
         text = " | ".join(ast.unparse(e) for e in exprs)
         seen = set()
@@ -447,8 +493,9 @@ def collection_messages(root: Path, carriers: Iterable[str] = ()) -> list[Messag
         if "__pycache__" not in path.parts and path.parent.name != "doc_fragments"
     ]
     all_carriers = set(carriers) | error_classes(sources)
+    functions = function_index(sources)
     for path in sources:
-        messages.extend(python_messages(path, root, all_carriers))
+        messages.extend(python_messages(path, root, all_carriers, functions))
     yaml_files: list[Path] = []
     for sub in ("roles", "playbooks"):
         base = root / sub

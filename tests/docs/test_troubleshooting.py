@@ -299,6 +299,32 @@ def test_texts_collected_in_error_lists_are_messages(tmp_path: Path):
     ]
 
 
+FOLLOW_SOURCE = textwrap.dedent(
+    '''\
+    def failure_message(failures, records):
+        message = "Could not enable IP forwarding on %d target(s): %s." % (len(failures), failures)
+        if records:
+            message += " The other %d NIC(s) were handled." % len(records)
+        return message
+
+    def pip_name(err):
+        return "azure-identity"
+
+    def main(module, failures, records, err):
+        module.fail_json(msg=failure_message(failures, records))
+        raise SdkMissing(pip_name(err))
+    '''
+)
+
+
+def test_a_fail_json_message_built_by_a_function_is_followed_into_it(tmp_path: Path):
+    source = tmp_path / "m.py"
+    source.write_text(FOLLOW_SOURCE)
+    found = python_messages(source, tmp_path, ["SdkMissing"])
+    # the function's texts, each added sentence on its own; a package name passed to an exception is data
+    assert _fragments(found) == [("Could not enable IP forwarding on", "target(s):"), ("The other", "NIC(s) were handled.")]
+
+
 ROLE_TASKS = textwrap.dedent(
     """\
     - name: Check inputs
