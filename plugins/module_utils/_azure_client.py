@@ -149,6 +149,8 @@ class ArmClient(object):
         retry_backoff_factor: float = DEFAULT_RETRY_BACKOFF_FACTOR,
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
         pool_size: int = DEFAULT_POOL_SIZE,
+        connection_timeout: float = CONNECTION_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
         client_id: Optional[str] = None,
         tenant: Optional[str] = None,
         user_agent: str = USER_AGENT,
@@ -180,8 +182,8 @@ class ArmClient(object):
             session=session,
             session_owner=True,
             connection_verify=verify,
-            connection_timeout=CONNECTION_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
+            connection_timeout=connection_timeout,
+            read_timeout=read_timeout,
         )
         # Opened once here rather than lazily by the first of several threads.
         transport.open()
@@ -271,7 +273,10 @@ class ArmClient(object):
         response = pipeline_response.http_response
         if response.status_code in ok:
             return response
-        retries = len(pipeline_response.context.get("history") or [])
+        history = pipeline_response.context.get("history") or []
+        # RetryPolicy also records the final answer when it gives up on it.
+        final_recorded = bool(history) and getattr(history[-1], "http_response", None) is response
+        retries = len(history) - 1 if final_recorded else len(history)
         raise error_from_response(
             response.status_code,
             response.text(),

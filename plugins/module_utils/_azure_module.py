@@ -86,8 +86,12 @@ def build_arm_client(
     ca_bundle: Optional[str],
     validate_certs: bool,
     max_retries: int = DEFAULT_MAX_RETRIES,
+    **client_options: Any
 ) -> ArmClient:
-    """Credential + ArmClient sharing one TLS trust setting (Entra ID and ARM alike)."""
+    """Credential + ArmClient sharing one TLS trust setting (Entra ID and ARM alike).
+
+    ``client_options``: further ArmClient keywords (timeouts, pool size, polling interval).
+    """
     verify = connection_verify(ca_bundle, validate_certs)
     credential = build_credential(settings, endpoints, connection_verify=verify)
     return ArmClient(
@@ -99,6 +103,7 @@ def build_arm_client(
         max_retries=max_retries,
         client_id=settings.client_id or settings.msi_client_id,
         tenant=settings.tenant,
+        **client_options
     )
 
 
