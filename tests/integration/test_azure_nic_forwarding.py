@@ -1,0 +1,328 @@
+"""calico.azure.azure_nic_forwarding against the Azure stand-in, through ansible-playbook.
+
+Each test follows the collection's pattern where it applies: check mode ->
+nothing written (the stand-in's request log) -> apply -> verify in the
+stand-in -> re-run unchanged with zero writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.calico.azure.plugins.module_utils._nic_logic import json_differences
+from helpers.ansible_run import run_playbook
+
+SUB = "5ab50000-0000-4000-8000-00000000c0de"
+OTHER_SUB = "07e00000-0000-4000-8000-00000000c0de"
+TASK = "Set IP forwarding"
+# ansible.posix.json (the helper's default callback) is not installed here; the
+# suite's own callback prints the same document.
+CALLBACKS = Path(__file__).resolve().parent / "fixtures" / "calico" / "callback_plugins"
+CALLBACK_ENV = {"ANSIBLE_STDOUT_CALLBACK": "calico_json", "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS)}
+NET = "Microsoft.Network"
+
+
+def rid(group: str, kind: str, name: str, sub: str = SUB, provider: str = NET) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{group}/providers/{provider}/{kind}/{name}"
+
+
+def nic_id(name: str, group: str = "rg-k8s", sub: str = SUB) -> str:
+    return rid(group, "networkInterfaces", name, sub)
+
+
+def playbook(args: dict) -> str:
+    return "\n".join(
+        [
+            "- hosts: localhost",
+            "  gather_facts: false",
+            "  tasks:",
+            f"    - name: {TASK}",
+            f"      calico.azure.azure_nic_forwarding: {json.dumps(args)}",
+        ]
+    )
+
+
+def run(emu, args: dict, **kwargs):
+    """Run the module once; the stand-in's log then holds exactly this run's requests."""
+    emu.clear_log()
+    result = run_playbook(playbook(args), env={**emu.env(), **CALLBACK_ENV}, **kwargs)
+    assert result.data, f"ansible-playbook gave no JSON result:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+    return result.task(TASK)
+
+
+def arm_writes(emu) -> list:
+    return [r for r in emu.requests() if r["kind"] == "arm" and r["method"] in ("PUT", "PATCH", "POST", "DELETE")]
+
+
+def without_volatile(document):
+    """The NIC minus what ARM changes on any write and the flag itself.
+
+    etag and provisioningState are rewritten by ARM at every level (embedded
+    ipConfigurations carry the NIC's etag and state too).
+    """
+    if isinstance(document, dict):
+        return {
+            key: without_volatile(value)
+            for key, value in document.items()
+            if key not in ("etag", "provisioningState", "enableIPForwarding")
+        }
+    if isinstance(document, list):
+        return [without_volatile(item) for item in document]
+    return copy.deepcopy(document)
+
+
+RICH_SEED = {
+    "subscription_id": SUB,
+    "resource_groups": [{"name": "rg-k8s", "location": "westeurope"}],
+    "network_security_groups": [{"name": "nsg-nodes", "resource_group": "rg-k8s"}],
+    "public_ip_addresses": [{"name": "pip-0", "resource_group": "rg-k8s"}],
+    "application_security_groups": [{"name": "asg-nodes", "resource_group": "rg-k8s"}],
+    "load_balancers": [{"name": "lb", "resource_group": "rg-k8s", "backend_pools": ["pool"]}],
+    "virtual_networks": [
+        {
+            "name": "vnet-k8s",
+            "resource_group": "rg-k8s",
+            "address_prefixes": ["10.0.0.0/8", "fd00::/48"],
+            "subnets": [
+                {"name": "nodes", "address_prefixes": ["10.240.0.0/16", "fd00::/64"]},
+            ],
+        }
+    ],
+    "virtual_machines": [
+        {
+            "name": "node-0",
+            "resource_group": "rg-k8s",
+            "nics": [
+                {
+                    "name": "node-0-nic",
+                    "primary": True,
+                    "enable_ip_forwarding": False,
+                    "accelerated_networking": True,
+                    "network_security_group": "nsg-nodes",
+                    "dns_servers": ["10.0.0.10", "10.0.0.11"],
+                    "tags": {"role": "node", "team": "platform"},
+                    "ip_configurations": [
+                        {
+                            "name": "ipconfig1",
+                            "subnet": "vnet-k8s/nodes",
+                            "private_ip": "10.240.0.4",
+                            "public_ip": "pip-0",
+                            "load_balancer_backend_pools": ["lb/pool"],
+                            "application_security_groups": ["asg-nodes"],
+                        },
+                        {"name": "ipconfig-v6", "subnet": "vnet-k8s/nodes", "private_ip": "fd00::4", "primary": False},
+                    ],
+                }
+            ],
+        }
+    ],
+}
+
+
+@pytest.mark.azure_seed(RICH_SEED)
+def test_full_nic_is_kept_check_apply_rerun(azure_emulator):
+    emu = azure_emulator
+    target = nic_id("node-0-nic")
+    before = emu.get_resource(target)
+    props = before["properties"]
+    # The seed really describes the NIC the issue names.
+    assert props["networkSecurityGroup"] and props["enableAcceleratedNetworking"] is True
+    assert props["dnsSettings"]["dnsServers"] == ["10.0.0.10", "10.0.0.11"] and before["tags"]
+    first = props["ipConfigurations"][0]["properties"]
+    assert first["publicIPAddress"] and first["loadBalancerBackendAddressPools"] and first["applicationSecurityGroups"]
+    assert len(props["ipConfigurations"]) == 2
+
+    args = {"resource_group": "rg-k8s", "vms": ["node-0"]}
+
+    checked = run(emu, args, check=True, diff=True)
+    assert checked["changed"] is True
+    assert arm_writes(emu) == []
+    assert emu.get_resource(target) == before
+    assert checked["diff"]["prepared"] == (
+        "node-0-nic (resource group rg-k8s on VM node-0): enableIPForwarding false -> true\n"
+    )
+
+    applied = run(emu, args)
+    assert applied["changed"] is True
+    assert applied["nics"] == [
+        {
+            "name": "node-0-nic",
+            "id": target,
+            "resource_group": "rg-k8s",
+            "vm": "node-0",
+            "private_ip": "10.240.0.4",
+            "private_ipv6": "fd00::4",
+            "forwarding_before": False,
+            "forwarding_after": True,
+            "changed": True,
+        }
+    ]
+    writes = arm_writes(emu)
+    assert [(w["method"], w["resource_id"].lower(), w["if_match"]) for w in writes] == [
+        ("PUT", target.lower(), before["etag"])
+    ]
+    after = emu.get_resource(target)
+    assert after["properties"]["enableIPForwarding"] is True
+    assert after["etag"] != before["etag"]
+    assert json_differences(without_volatile(before), without_volatile(after), ignore=()) == []
+    assert without_volatile(after) == without_volatile(before)
+
+    again = run(emu, args)
+    assert again["changed"] is False
+    assert again["nics"][0]["forwarding_before"] is True and again["nics"][0]["changed"] is False
+    assert arm_writes(emu) == []
+
+
+OTHER_GROUP_SEED = {
+    "subscription_id": SUB,
+    "subscriptions": [{"subscription_id": OTHER_SUB, "display_name": "other"}],
+    "resource_groups": [
+        {"name": "rg-vms", "location": "westeurope"},
+        {"name": "rg-nics", "location": "westeurope"},
+        {"name": "rg-far", "location": "westeurope", "subscription_id": OTHER_SUB},
+    ],
+    "virtual_networks": [
+        {
+            "name": "vnet",
+            "resource_group": "rg-nics",
+            "address_prefixes": ["10.0.0.0/8"],
+            "subnets": [{"name": "nodes", "address_prefix": "10.240.0.0/16"}],
+        }
+    ],
+    "virtual_machines": [
+        {
+            "name": "gw-0",
+            "resource_group": "rg-vms",
+            "nics": [
+                {"name": "gw-0-eth0", "resource_group": "rg-nics", "subnet": "vnet/nodes", "private_ip": "10.240.1.4"},
+                {"name": "gw-0-eth1", "resource_group": "rg-nics", "subnet": "vnet/nodes", "private_ip": "10.240.1.5",
+                 "primary": False},
+            ],
+        }
+    ],
+}
+
+
+@pytest.mark.azure_seed(OTHER_GROUP_SEED)
+def test_vm_nics_in_another_group_and_a_nic_id_in_another_subscription(azure_emulator):
+    emu = azure_emulator
+    far = nic_id("far-nic", "rg-far", OTHER_SUB)
+    emu.put_resource(
+        far,
+        {
+            "location": "westeurope",
+            "properties": {
+                "ipConfigurations": [
+                    {
+                        "name": "ipconfig1",
+                        "properties": {
+                            "subnet": {"id": rid("rg-nics", "virtualNetworks", "vnet") + "/subnets/nodes"},
+                            "privateIPAddress": "10.240.9.9",
+                            "privateIPAllocationMethod": "Static",
+                        },
+                    }
+                ]
+            },
+        },
+    )
+    vm_id = rid("rg-vms", "virtualMachines", "gw-0", provider="Microsoft.Compute")
+
+    primary_only = run(emu, {"vms": [vm_id], "nics": [far]}, check=True)
+    assert [(n["name"], n["resource_group"], n["vm"]) for n in primary_only["nics"]] == [
+        ("gw-0-eth0", "rg-nics", "gw-0"),
+        ("far-nic", "rg-far", None),
+    ]
+    assert arm_writes(emu) == []
+
+    applied = run(emu, {"vms": [vm_id], "all_nics": True, "nics": [far]})
+    assert [(n["name"], n["private_ip"], n["changed"]) for n in applied["nics"]] == [
+        ("gw-0-eth0", "10.240.1.4", True),
+        ("gw-0-eth1", "10.240.1.5", True),
+        ("far-nic", "10.240.9.9", True),
+    ]
+    for target in (nic_id("gw-0-eth0", "rg-nics"), nic_id("gw-0-eth1", "rg-nics"), far):
+        assert emu.get_resource(target)["properties"]["enableIPForwarding"] is True
+    assert {w["resource_id"].lower() for w in arm_writes(emu)} == {
+        nic_id("gw-0-eth0", "rg-nics").lower(), nic_id("gw-0-eth1", "rg-nics").lower(), far.lower()
+    }
+
+
+def test_outside_change_between_read_and_write_is_retried_and_kept(azure_emulator):
+    emu = azure_emulator
+    target = nic_id("node-1-nic")
+    # Someone adds a DNS server and a tag right after the module read the NIC.
+    emu.schedule_mutation(
+        target, {"tags": {"changed-by": "someone-else"}, "properties": {"dnsSettings": {"dnsServers": ["10.9.9.9"]}}},
+        after_method="GET", after_path_contains="node-1-nic",
+    )
+
+    result = run(emu, {"resource_group": "rg-k8s", "nics": ["node-1-nic"]})
+
+    assert result["changed"] is True
+    puts = [w for w in arm_writes(emu) if w["method"] == "PUT"]
+    assert [p["status"] for p in puts] == [412, 200], "the stale write is refused, the re-read one applies"
+    assert puts[0]["if_match"] != puts[1]["if_match"]
+    stored = emu.get_resource(target)
+    assert stored["properties"]["enableIPForwarding"] is True
+    assert stored["tags"] == {"changed-by": "someone-else"}
+    assert stored["properties"]["dnsSettings"]["dnsServers"] == ["10.9.9.9"]
+
+
+def test_vm_names_throttling_and_transient_errors(azure_emulator):
+    emu = azure_emulator
+    emu.inject_faults(count=2, status=500, method="GET")
+    emu.inject_faults(count=3, status=429, method="PUT", retry_after=1)
+
+    result = run(emu, {"resource_group": "rg-k8s", "vms": ["node-0", "node-1", "node-2"]})
+
+    assert result["changed"] is True and "failures" not in result
+    assert [(n["vm"], n["private_ip"], n["changed"]) for n in result["nics"]] == [
+        ("node-0", "10.240.0.4", True),
+        ("node-1", "10.240.0.5", True),
+        ("node-2", "10.240.0.6", True),
+    ]
+    arm = [r for r in emu.requests() if r["kind"] == "arm"]
+    statuses = [(r["method"], r["status"]) for r in arm]
+    assert statuses.count(("GET", 500)) == 2
+    assert statuses.count(("PUT", 429)) == 3
+    assert statuses.count(("PUT", 200)) == 3
+    answered_reads = [r["path"].rsplit("/", 1)[-1] for r in arm if r["method"] == "GET" and r["status"] == 200]
+    assert sorted(answered_reads) == ["networkInterfaces", "virtualMachines"], (
+        "three targets in one group: one list of its VMs and one of its NICs, no GET per item"
+    )
+    for index in range(3):
+        assert emu.get_resource(nic_id(f"node-{index}-nic"))["properties"]["enableIPForwarding"] is True
+
+
+def test_partial_failure_completes_the_others_and_names_each_failure(azure_emulator):
+    emu = azure_emulator
+    emu.inject_faults(count=1, status=403, method="PUT", path_contains="node-1-nic")
+    # One of the two writes that get through ends Failed (which one depends on timing).
+    emu.fail_next_lro(count=1, code="InternalServerError", message="The NIC update failed on the host.")
+
+    result = run(
+        emu, {"resource_group": "rg-k8s", "vms": ["node-0", "node-1", "ghost-vm"], "nics": ["node-2-nic", "missing-nic"]}
+    )
+
+    assert result["failed"] is True
+    message = result["msg"]
+    assert message.startswith("Could not enable IP forwarding on 4 target(s): ")
+    assert "VM ghost-vm: not found in resource group rg-k8s" in message
+    assert "NIC missing-nic: not found in resource group rg-k8s" in message
+    assert "NIC node-1-nic (resource group rg-k8s): " in message and "403" in message
+    assert "The NIC update failed on the host." in message
+    failed = {f["target"]: f["reason"] for f in result["failures"]}
+    lro_failed = [t for t, reason in failed.items() if "failed on the host" in reason]
+    assert len(lro_failed) == 1 and lro_failed[0] in (
+        "NIC node-0-nic (resource group rg-k8s)", "NIC node-2-nic (resource group rg-k8s)"
+    )
+    completed = "node-2-nic" if "node-0-nic" in lro_failed[0] else "node-0-nic"
+    assert [(n["name"], n["changed"]) for n in result["nics"]] == [(completed, True)]
+    assert f"changed: {completed}" in message
+    assert set(failed) == {"VM ghost-vm", "NIC missing-nic", "NIC node-1-nic (resource group rg-k8s)", lro_failed[0]}
+    assert emu.get_resource(nic_id(completed))["properties"]["enableIPForwarding"] is True
+    assert emu.get_resource(nic_id("node-1-nic"))["properties"]["enableIPForwarding"] is False
