@@ -402,7 +402,7 @@ def edit_env(text: str, set_vars: Mapping[str, str], unset_vars: Sequence[str] =
             out[-1] += newline
         last_line = len(parsed.lines) - 1
         last_kept_verbatim = last_line not in deleted and not any(
-            first <= last_line <= last for first, (last, _) in replacements.items()
+            first <= last_line <= replacement[0] for first, replacement in replacements.items()
         )
         if parsed.dangling_continuation and last_kept_verbatim:
             # The last line continues onto the next one: give it an empty line to end on,

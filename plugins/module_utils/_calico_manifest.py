@@ -22,11 +22,23 @@ from __future__ import annotations
 
 import copy
 import re
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+try:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+except ImportError:  # the module reports missing_required_lib('ruamel.yaml')
+    HAS_RUAMEL_YAML = False
+    RUAMEL_YAML_IMPORT_ERROR: Optional[str] = traceback.format_exc()
+
+    class YAMLError(Exception):  # type: ignore[no-redef]
+        """Stand-in so this file imports without ruamel.yaml; never raised."""
+
+else:
+    HAS_RUAMEL_YAML = True
+    RUAMEL_YAML_IMPORT_ERROR = None
 
 CALICO_NODE_CONTAINER = "calico-node"
 
@@ -184,7 +196,7 @@ def _load_all(text: str, path: str, typ: str) -> List[Any]:
     if typ == "rt":
         yaml.preserve_quotes = True
     try:
-        return [doc for doc in yaml.load_all(text)]
+        return list(yaml.load_all(text))
     except YAMLError as exc:
         raise ManifestError("%s is not valid YAML: %s" % (path, " ".join(str(exc).split())))
 

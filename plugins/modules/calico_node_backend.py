@@ -25,7 +25,8 @@ description:
     changed scalar is rewritten, so comments and formatting of the rest of the file are kept; the result is parsed
     again and must equal the original plus exactly the requested change, otherwise nothing is written."
   - The file is written atomically (a temporary file in the same directory renamed over it) with Ansible's own
-    helpers, which keep its owner, group, mode and SELinux context.
+    helpers, which keep its owner, group, mode and SELinux context. When O(path) is a symlink, its target is written
+    and the link stays.
   - Warns when the backend is V(none) while the same file still asks for IP-in-IP or VXLAN encapsulation of the
     default pool (C(CALICO_IPV4POOL_IPIP), C(CALICO_IPV4POOL_VXLAN) or C(CALICO_IPV6POOL_VXLAN) not V(Never) or
     V(Off)), naming the variable to change.
@@ -96,20 +97,19 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.files
   - ansible.builtin.files
 attributes:
   check_mode:
     support: full
+    details: Check mode reads the file and reports the C(changed) a real run would; it writes nothing.
   diff_mode:
     support: full
     details: The diff is the whole file before and after, which Ansible shows as a unified diff.
   platform:
     platforms: posix
   safe_file_operations:
+    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
-  vault:
-    support: none
 requirements:
   - ruamel.yaml >= 0.17.21 on the host that runs the module, for O(format=manifest) only.
 notes:
@@ -125,7 +125,7 @@ seealso:
     description: VXLAN support arrives.
     link: https://github.com/projectcalico/calico/blob/master/_includes/v3.7/release-notes/v3.7.0-release-notes.md
 author:
-  - calico.azure maintainers
+  - calico.azure contributors (@calico-azure)
 """
 
 EXAMPLES = r"""
@@ -230,7 +230,6 @@ locations:
 
 import os
 import tempfile
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.calico.azure.plugins.module_utils._calico_env import (
@@ -252,10 +251,14 @@ from ansible_collections.calico.azure.plugins.module_utils._calico_versions impo
 
 
 def _edit_manifest(module, text, to_set, to_unset, path):
-    try:
-        from ansible_collections.calico.azure.plugins.module_utils import _calico_manifest
-    except ImportError:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml", reason="to edit Kubernetes manifests"), exception=traceback.format_exc())
+    # Imported here so that hosts editing env files need no YAML library at all.
+    from ansible_collections.calico.azure.plugins.module_utils import _calico_manifest
+
+    if not _calico_manifest.HAS_RUAMEL_YAML:
+        module.fail_json(
+            msg=missing_required_lib("ruamel.yaml", reason="to edit Kubernetes manifests"),
+            exception=_calico_manifest.RUAMEL_YAML_IMPORT_ERROR,
+        )
     try:
         edit = _calico_manifest.edit_manifest(text, to_set, to_unset, path)
     except _calico_manifest.ManifestError as exc:
@@ -375,18 +378,21 @@ def main():
             after_header=path,
         )
 
+    # A symlinked env file stays a symlink: write to (and set attributes on) its target,
+    # as ansible.builtin.lineinfile does.
+    target = os.path.realpath(path)
     if changed and not module.check_mode:
         if params["backup"] and exists:
             result["backup_file"] = module.backup_local(path)
-        _write_atomically(module, path, new_data)
+        _write_atomically(module, target, new_data)
 
-    file_args = module.load_file_common_arguments(params)
+    file_args = module.load_file_common_arguments(params, path=target)
     if not exists:
         if file_args["mode"] is None:
             file_args["mode"] = "0644"
         if os.geteuid() == 0:
             file_args["owner"] = file_args["owner"] or "root"
-    if os.path.exists(path):
+    if os.path.exists(target):
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
     module.exit_json(**result)
 

@@ -146,8 +146,15 @@ def test_backup_create_and_check_mode_create(tmp_path):
     created = tmp_path / "sub" / "calico.env"
     created.parent.mkdir()
     not_created = tmp_path / "sub" / "preview.env"
+    link_target = tmp_path / "real.env"
+    link_target.write_text("CALICO_NETWORKING_BACKEND=bird\n")
+    link = tmp_path / "link.env"
+    link.symlink_to(link_target.name)
     result = run(
         f"""
+    - name: through a symlink
+      calico.azure.calico_node_backend:
+        path: {link}
     - name: backup
       calico.azure.calico_node_backend:
         path: {existing}
@@ -175,10 +182,14 @@ def test_backup_create_and_check_mode_create(tmp_path):
 """
     )
     assert result.rc == 0, result.stdout[-3000:]
+    assert result.task("through a symlink")["changed"] is True
+    assert link.is_symlink() and os.readlink(link) == "real.env"
+    assert link_target.read_text() == "CALICO_NETWORKING_BACKEND=none\n"
     backup = result.task("backup")
     assert backup["changed"] is True
     backup_file = Path(backup["backup_file"])
     assert backup_file.parent == tmp_path and backup_file.name.startswith("existing.env.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["existing.env", backup_file.name, "sub", "real.env", "link.env"])
     assert backup_file.read_bytes() == b"# keep me\nCALICO_NETWORKING_BACKEND=bird\n"
     assert existing.read_bytes() == b"# keep me\nCALICO_NETWORKING_BACKEND=none\n"
     assert oct(existing.stat().st_mode & 0o777) == "0o600"
