@@ -20,6 +20,7 @@ the directory).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -52,8 +53,8 @@ EXAMPLE_INVENTORY = REPO_ROOT / "playbooks" / "inventory" / "example"
 NODES_GROUP = "calico_azure_nodes"
 # Test-host network slot (198.18.<slot>.0/24) of this suite; molecule scenarios use others.
 TEST_HOST_SLOT = 61
-# Cluster layout of the example inventory (group_vars/calico_azure_nodes/azure.yml).
-NODE_SUBNET = "10.240.0.0/24"
+# The nodes' subnet: the first /24 of the VNet's first address prefix; Azure gives
+# VMs addresses from .4 on (.1-.3 are reserved).
 FIRST_NODE_IP = 4
 
 # The job template's own variables (Jinja allowed there) and the survey answers.
@@ -99,15 +100,20 @@ def _azure_layout(inventory: dict[str, Any]) -> dict[str, Any]:
     return {key: group_vars[key] for key in group_vars if key.startswith("calico_azure_")}
 
 
+def _node_subnet(azure: dict[str, Any]) -> ipaddress.IPv4Network:
+    first = ipaddress.ip_network(azure["calico_azure_vnet_address_prefixes"][0])
+    return next(first.subnets(new_prefix=24))
+
+
 def _seed(inventory: dict[str, Any], client_secret: str) -> dict[str, Any]:
     """The stand-in's subscription: the resource group, VNet, subnet, NSG, VMs and NICs the inventory names."""
     azure = _azure_layout(inventory)
     group = azure["calico_azure_resource_group"]
     hostvars = inventory["_meta"]["hostvars"]
+    subnet = _node_subnet(azure)
     vms = []
     for index, host in enumerate(sorted(inventory[NODES_GROUP]["hosts"])):
         vm_name = hostvars.get(host, {}).get("udr_vm_name", host)
-        prefix = NODE_SUBNET.rsplit(".", 1)[0]
         vms.append(
             {
                 "name": vm_name,
@@ -116,7 +122,7 @@ def _seed(inventory: dict[str, Any], client_secret: str) -> dict[str, Any]:
                     {
                         "name": f"{vm_name}-nic",
                         "subnet": f"{azure['calico_azure_vnet_name']}/{azure['calico_azure_subnet_name']}",
-                        "private_ip": f"{prefix}.{FIRST_NODE_IP + index}",
+                        "private_ip": str(subnet.network_address + FIRST_NODE_IP + index),
                     }
                 ],
             }
@@ -133,7 +139,7 @@ def _seed(inventory: dict[str, Any], client_secret: str) -> dict[str, Any]:
                 "subnets": [
                     {
                         "name": azure["calico_azure_subnet_name"],
-                        "address_prefix": NODE_SUBNET,
+                        "address_prefix": str(subnet),
                         "network_security_group": azure["calico_azure_security_group_name"],
                     }
                 ],
@@ -288,6 +294,11 @@ def test_the_first_job_converges_azure_and_every_node(job_template_run: JobTempl
     routes = {r["name"]: r["properties"] for r in job_template_run.route_table["properties"]["routes"]}
     assert sorted(routes) == sorted(host["name"] for host in job_template_run.hosts)
     assert {p["nextHopType"] for p in routes.values()} == {"VirtualAppliance"}
+    nic_ips = {
+        nic["name"].removesuffix("-nic"): nic["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"]
+        for nic in job_template_run.nics
+    }
+    assert {name: p["nextHopIpAddress"] for name, p in routes.items()} == nic_ips
     assert [nic["properties"]["enableIPForwarding"] for nic in job_template_run.nics] == [True] * len(job_template_run.nics)
 
     for host in job_template_run.hosts:
