@@ -90,16 +90,6 @@ def emu(azure_emulator):
     return azure_emulator
 
 
-# MSAL sends the x5t / x5t#S256 thumbprints as base64url WITH "=" padding
-# (msal.oauth2cli.assertion._encode_thumbprint) and Entra accepts that; the
-# stand-in (azure_emulator/entra.py Principal.certificate_for) compares against
-# unpadded base64url, so it refuses every real CertificateCredential.
-# strict: once the stand-in is fixed these XPASS and the marker must go.
-STAND_IN_X5T_PADDING = pytest.mark.xfail(
-    reason="stand-in compares certificate thumbprints without base64 padding (entra.py certificate_for)", strict=True
-)
-
-
 def connect(params=None, env=None, **client_kwargs) -> ArmClient:
     """What AzureModule.arm does, from explicit params and env (no process environment)."""
     params = dict(params or {})
@@ -162,7 +152,6 @@ def test_options_with_ca_bundle_option_and_old_metadata_shape(emu):
     assert resource_group_names(client) == ["auth-rg"]
 
 
-@STAND_IN_X5T_PADDING
 def test_certificate_credential(emu, material):
     params = {
         "auth_source": "certificate",
@@ -178,7 +167,6 @@ def test_certificate_credential(emu, material):
     single_token_request(emu)
 
 
-@STAND_IN_X5T_PADDING
 def test_certificate_from_azure_identity_env_names(emu, material):
     env = {
         "AZURE_CLIENT_ID": CERT_CLIENT_ID,
