@@ -46,9 +46,18 @@ class ValidationFailed(Exception):
 class UdrArm(object):
     """Thin raw-JSON wrappers for the resources the route-table module touches."""
 
-    def __init__(self, client: Any, subscription: str) -> None:
-        self.client = client
+    def __init__(self, client_factory: Callable[[], Any], subscription: str) -> None:
+        # The client (credential, SDK imports, token) is built on the first
+        # request, so input errors are reported without touching Azure.
+        self._client_factory = client_factory
+        self._client = None  # type: Any
         self.subscription = subscription
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
 
     def get_or_none(self, resource_id: str) -> Optional[Dict[str, Any]]:
         return self.client.get_or_none(resource_id)

@@ -469,7 +469,7 @@ def main():
     )
     with module.azure_errors():
         converger = RouteTableConverger(
-            UdrArm(module.arm, module.subscription_id), module.params, module.check_mode, module.warn
+            UdrArm(lambda: module.arm, module.subscription_id), module.params, module.check_mode, module.warn
         )
         try:
             if module.params["state"] == "absent":
