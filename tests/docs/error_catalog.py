@@ -17,9 +17,10 @@ runs anywhere:
   cell of its first column contains every fragment of the template, in order,
   with anything (the doc's ``<vm>`` or ``...``) where the holes are.
 
-Fragments without a letter or digit (``": "``, ``"."``) are dropped: they
-carry no meaning and would match anywhere. Backticks are ignored on both sides
-so the guide can format names as code.
+Fragments lose the quotes, brackets and punctuation at their edges (how a
+value is shown: ``'<group>'`` or ``(<group>)``), and fragments without a letter
+or digit are dropped: they carry no meaning and would match anywhere.
+Backticks are ignored on both sides so the guide can format names as code.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_EDGE_PUNCTUATION = " '\"`:;,.()[]"
+
+
 def _meaningful(fragment: str) -> bool:
     return any(ch.isalnum() for ch in fragment)
 
@@ -101,7 +105,9 @@ def split_template(text: str, holes: Sequence[re.Pattern] = (_PRINTF_HOLE,)) -> 
             piece = piece.replace("%%", "%")
         if _FORMAT_HOLE in holes:
             piece = piece.replace("{{", "{").replace("}}", "}")
-        piece = normalise(piece)
+        # Quotes, brackets and punctuation next to a hole belong to how the value is shown
+        # ('<group>' or (<group>)); the words around it are what must be documented.
+        piece = normalise(piece).strip(_EDGE_PUNCTUATION)
         if _meaningful(piece):
             out.append(piece)
     return out

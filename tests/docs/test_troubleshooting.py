@@ -210,7 +210,7 @@ def test_python_extraction_understands_every_way_of_building_a_message(tmp_path:
     source.write_text(MODULE_SOURCE)
     found = python_messages(source, tmp_path)
     assert _fragments(found) == [
-        ("Route table", "not found in", "; create it first"),
+        ("Route table", "not found in", "create it first"),
         ("Subnet", "of", "has no route table"),
         ("routes exceed the limit of",),
         ("Plain message with 100% literal text and a {brace}",),
@@ -293,9 +293,9 @@ def test_texts_collected_in_error_lists_are_messages(tmp_path: Path):
     source.write_text(VALIDATION_SOURCE)
     assert _fragments(python_messages(source, tmp_path)) == [
         ("name is empty",),
-        ("route '", "': address_prefix is required"),
+        ("route", "address_prefix is required"),
         ("cluster_cidr covers every address",),
-        ("table holds", "routes.", "Use Azure CNI for larger clusters."),
+        ("table holds", "routes", "Use Azure CNI for larger clusters"),
     ]
 
 
@@ -322,7 +322,7 @@ def test_a_fail_json_message_built_by_a_function_is_followed_into_it(tmp_path: P
     source.write_text(FOLLOW_SOURCE)
     found = python_messages(source, tmp_path, ["SdkMissing"])
     # the function's texts, each added sentence on its own; a package name passed to an exception is data
-    assert _fragments(found) == [("Could not enable IP forwarding on", "target(s):"), ("The other", "NIC(s) were handled.")]
+    assert _fragments(found) == [("Could not enable IP forwarding on", "target(s"), ("The other", "NIC(s) were handled")]
 
 
 ROLE_TASKS = textwrap.dedent(
