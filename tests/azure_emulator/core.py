@@ -214,6 +214,12 @@ class Pending:
             self.area = "arm"
         else:
             self.area = "entra"
+        # The log kind of this request whatever answers it (a fault, a reset, or the handler).
+        self.kind = {"arm": "arm", "control": "control", "metadata": "metadata"}.get(self.area) or (
+            "token" if lowered.rstrip("/").endswith("/oauth2/v2.0/token") else "openid"
+        )
+        if self.area == "arm" and parse(path).kind == "operation":
+            self.kind = "lro_poll"
         self.fault: FaultRule | None = None
 
     def take_fault(self) -> FaultRule | None:
@@ -277,15 +283,14 @@ class Pending:
         return response
 
     def log(self, response: Response | None, status: int, fault: str | None = None) -> dict:
-        if response is not None and response.kind == "arm" and self.area != "arm":
-            response.kind = self.area
+        arm_path = parse(self.path) if self.area == "arm" else None
         entry = {
             "time": time.time(),
             "method": self.method,
             "path": self.path,
             "query": dict(self.query),
-            "kind": (response.kind if response is not None else ("arm" if self.area == "arm" else self.area)),
-            "resource_type": response.resource_type if response is not None else (parse(self.path).full_type or None),
+            "kind": self.kind,
+            "resource_type": (response.resource_type if response is not None else None) or (arm_path.full_type if arm_path else None) or None,
             "resource_id": response.resource_id if response is not None else None,
             "status": status,
             "api_version": self.query.get("api-version"),
@@ -294,8 +299,6 @@ class Pending:
             "duration_ms": round((time.monotonic() - self.started) * 1000, 3),
             "fault": fault,
         }
-        if self.area == "arm" and entry["kind"] == "arm" and parse(self.path).kind == "operation":
-            entry["kind"] = "lro_poll"
         if self.area != "control":
             with self.core.lock:
                 self.core.log.append(entry)

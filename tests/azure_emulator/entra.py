@@ -51,8 +51,9 @@ class Principal:
     object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def certificate_for(self, header: dict) -> x509.Certificate | None:
-        sha256 = header.get("x5t#S256")
-        sha1 = header.get("x5t")
+        # MSAL sends base64url thumbprints with "=" padding; compare without it.
+        sha256 = str(header.get("x5t#S256") or "").rstrip("=")
+        sha1 = str(header.get("x5t") or "").rstrip("=")
         for cert in self.certificates:
             if sha256 and jwt_tools.b64url(cert.fingerprint(_sha256())) == sha256:
                 return cert

@@ -66,7 +66,7 @@ class Handler(BaseHTTPRequestHandler):
             self._reset_connection()
             return
         if fault is not None:
-            response = Response(fault.status, fault.error_body(), kind="arm" if pending.area == "arm" else pending.area)
+            response = Response(fault.status, fault.error_body(), kind=pending.kind)
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = str(int(fault.retry_after))
         else:
@@ -98,8 +98,8 @@ class Handler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
         try:
-            raw = self.connection.detach() if isinstance(self.connection, ssl.SSLSocket) else self.connection
-            raw.close()
+            # Closing without unwrap(): no TLS close_notify, just the RST.
+            self.connection.close()
         except OSError:
             pass
 
