@@ -453,7 +453,7 @@ def detect_format(text: Optional[str], path: str) -> str:
     """``manifest`` or ``env`` from the content, or from the file name when there is none."""
     if text is not None and text.strip():
         return "manifest" if looks_like_manifest(text) else "env"
-    return "manifest" if path.lower().endswith((".yaml", ".yml", ".json")) else "env"
+    return "manifest" if path.lower().endswith((".yaml", ".yml")) else "env"
 
 
 def normalise_extra_env(extra_env: Mapping[str, object]) -> Dict[str, str]:

@@ -11,6 +11,12 @@ lines and re-indent). The result is parsed again and compared with the
 original data plus exactly the intended change; any other difference aborts
 the edit.
 
+Only the documents that can matter (those naming a DaemonSet or a ConfigMap)
+are parsed with ruamel.yaml, whose round-trip loader is pure Python and takes
+seconds on the CRDs that make up most of an upstream ``calico.yaml``; the
+whole file is still checked to be valid YAML with PyYAML's C parser when it is
+there (it ships with Ansible on the controller).
+
 Where the value lives follows the manifest: an inline ``value`` is changed in
 place; ``valueFrom.configMapKeyRef`` (upstream ``calico.yaml``: ConfigMap
 ``calico-config``, key ``calico_backend``) changes that key of the ConfigMap
@@ -155,6 +161,34 @@ def _block_end(lines: Sequence[str], start: int, col: int) -> int:
     return end
 
 
+class _Chunk:
+    """The lines of one YAML document (from its ``---`` line to the next one)."""
+
+    def __init__(self, index: int, start_line: int, end_line: int, start: int, end: int) -> None:
+        self.index = index
+        self.start_line = start_line  # first line, in the whole file
+        self.end_line = end_line  # exclusive
+        self.start = start  # offsets in the whole text
+        self.end = end
+
+
+class _Doc:
+    """A parsed document and where its chunk starts, to turn node marks into file lines."""
+
+    def __init__(self, node: Any, chunk: _Chunk, position: int) -> None:
+        self.node = node
+        self.chunk = chunk
+        self.position = position  # index among the documents of its chunk
+
+    def line(self, mark_line: int) -> int:
+        return self.chunk.start_line + mark_line
+
+
+_DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)")
+# A document that might hold the DaemonSet or a ConfigMap it refers to.
+_CANDIDATE = re.compile(r"\b(?:DaemonSet|ConfigMap)\b")
+
+
 class _Editor:
     def __init__(self, text: str, path: str) -> None:
         self.text = text
@@ -167,7 +201,20 @@ class _Editor:
             offset += len(line)
         self.starts.append(offset)
         self.splices: List[_Splice] = []
-        self.semantic_ops: List[Tuple[Any, ...]] = []
+        # (chunk index, document position, operation, path into the document, argument)
+        self.semantic_ops: List[Tuple[int, int, str, Tuple[Any, ...], Any]] = []
+        self.chunks = self._chunks()
+
+    def _chunks(self) -> List[_Chunk]:
+        breaks = [0] + [i for i, line in enumerate(self.lines) if i and _DOCUMENT_START.match(line)] + [len(self.lines)]
+        chunks = []
+        for first, end in zip(breaks, breaks[1:]):
+            if end > first or not chunks:
+                chunks.append(_Chunk(len(chunks), first, end, self.starts[first], self.starts[end]))
+        return chunks
+
+    def chunk_text(self, chunk: _Chunk) -> str:
+        return self.text[chunk.start:chunk.end]
 
     def offset(self, line: int, col: int) -> int:
         return self.starts[line] + col
@@ -175,11 +222,30 @@ class _Editor:
     def add(self, start: int, end: int, text: str) -> None:
         self.splices.append(_Splice(start, end, text, len(self.splices)))
 
-    def apply(self) -> str:
-        out = self.text
-        for splice in sorted(self.splices, key=lambda s: (s.start, s.order), reverse=True):
-            out = out[:splice.start] + splice.text + out[splice.end:]
-        return out
+    def op(self, doc: _Doc, operation: str, path: Tuple[Any, ...], argument: Any) -> None:
+        self.semantic_ops.append((doc.chunk.index, doc.position, operation, path, argument))
+
+    def _apply(self, text: str, base: int, splices: Sequence[_Splice]) -> str:
+        for splice in sorted(splices, key=lambda s: (s.start, s.order), reverse=True):
+            text = text[:splice.start - base] + splice.text + text[splice.end - base:]
+        return text
+
+    def changed_chunks(self) -> Dict[int, str]:
+        """New text of every chunk a splice touches; an insertion at a boundary belongs to the chunk before it."""
+        by_chunk: Dict[int, List[_Splice]] = {}
+        for splice in self.splices:
+            for chunk in self.chunks:
+                inside = chunk.start <= splice.start < chunk.end
+                appended = splice.start == splice.end == chunk.end
+                if inside or appended:
+                    if splice.end > chunk.end:
+                        raise ManifestError("%s: an edit crosses a document boundary" % self.path)
+                    by_chunk.setdefault(chunk.index, []).append(splice)
+                    break
+        return {
+            index: self._apply(self.chunk_text(self.chunks[index]), self.chunks[index].start, splices)
+            for index, splices in by_chunk.items()
+        }
 
     def replace_scalar(self, line: int, col: int, value: str) -> None:
         if line >= len(self.lines):
@@ -191,53 +257,82 @@ class _Editor:
         self.add(self.offset(line, start), self.offset(line, end), _render_scalar(value, style))
 
 
-def _load_all(text: str, path: str, typ: str) -> List[Any]:
+def _load_all(text: str, path: str, typ: str, first_line: int = 0) -> List[Any]:
     yaml = YAML(typ=typ, pure=True)
     if typ == "rt":
         yaml.preserve_quotes = True
     try:
         return list(yaml.load_all(text))
     except YAMLError as exc:
+        where = " (in the document starting at line %d)" % (first_line + 1) if first_line else ""
+        raise ManifestError("%s is not valid YAML%s: %s" % (path, where, " ".join(str(exc).split())))
+
+
+def _check_syntax(text: str, path: str) -> None:
+    """The whole file must be YAML, also the documents not parsed with ruamel.yaml."""
+    try:
+        import yaml as pyyaml  # PyYAML: an ansible-core requirement, C-accelerated
+        loader = pyyaml.CSafeLoader
+    except (ImportError, AttributeError):
+        return  # the candidate documents are still parsed and verified
+    try:
+        for _event in pyyaml.parse(text, Loader=loader):
+            pass
+    except pyyaml.YAMLError as exc:
         raise ManifestError("%s is not valid YAML: %s" % (path, " ".join(str(exc).split())))
 
 
-def _find_calico_node(docs: Sequence[Any], path: str) -> Tuple[int, Any, int, Any]:
+def _parse_candidates(editor: _Editor) -> List[_Doc]:
+    docs: List[_Doc] = []
+    for chunk in editor.chunks:
+        text = editor.chunk_text(chunk)
+        if not _CANDIDATE.search(text):
+            continue
+        for position, node in enumerate(_load_all(text, editor.path, "rt", chunk.start_line)):
+            docs.append(_Doc(node, chunk, position))
+    return docs
+
+
+def _find_calico_node(docs: Sequence[_Doc], path: str) -> Tuple[_Doc, int, Any]:
     found = []
     kinds = []
-    for doc_index, doc in enumerate(docs):
-        if not isinstance(doc, dict):
+    for doc in docs:
+        node = doc.node
+        if not isinstance(node, dict):
             continue
-        kinds.append(str(doc.get("kind")))
-        if doc.get("kind") != "DaemonSet":
+        kinds.append(str(node.get("kind")))
+        if node.get("kind") != "DaemonSet":
             continue
         try:
-            containers = doc["spec"]["template"]["spec"]["containers"]
+            containers = node["spec"]["template"]["spec"]["containers"]
         except (KeyError, TypeError):
             continue
         for container_index, container in enumerate(containers or []):
             if isinstance(container, dict) and container.get("name") == CALICO_NODE_CONTAINER:
-                found.append((doc_index, doc, container_index, container))
+                found.append((doc, container_index, container))
     if not found:
         raise ManifestError(
-            "%s has no DaemonSet with a calico-node container (documents: %s); point path at the "
-            "manifest that deploys calico-node (calico.yaml, canal.yaml, calico-policy-only.yaml)"
+            "%s has no DaemonSet with a calico-node container (DaemonSets and ConfigMaps found: %s); point path at "
+            "the manifest that deploys calico-node (calico.yaml, canal.yaml, calico-policy-only.yaml)"
             % (path, ", ".join(kinds) or "none")
         )
     if len(found) > 1:
         raise ManifestError(
             "%s has %d DaemonSets with a calico-node container (%s); keep one per file so the change is unambiguous"
-            % (path, len(found), ", ".join(_name(f[1]) for f in found))
+            % (path, len(found), ", ".join(_name(f[0].node) for f in found))
         )
     return found[0]
 
 
-def _find_configmap(docs: Sequence[Any], name: str, namespace: str) -> Optional[Tuple[int, Any]]:
-    for doc_index, doc in enumerate(docs):
-        if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
+def _find_configmap(docs: Sequence[Any], name: str, namespace: str) -> Optional[Any]:
+    """The ConfigMap ``namespace/name`` among ``docs`` (parsed nodes or _Doc objects)."""
+    for doc in docs:
+        node = doc.node if isinstance(doc, _Doc) else doc
+        if not isinstance(node, dict) or node.get("kind") != "ConfigMap":
             continue
-        meta = doc.get("metadata") or {}
+        meta = node.get("metadata") or {}
         if meta.get("name") == name and (meta.get("namespace") or "default") == namespace:
-            return doc_index, doc
+            return doc
     return None
 
 
@@ -249,8 +344,9 @@ def _env_value(item: Any, docs: Sequence[Any], namespace: str) -> Optional[str]:
     ref = (item.get("valueFrom") or {}).get("configMapKeyRef")
     if isinstance(ref, dict):
         found = _find_configmap(docs, str(ref.get("name")), namespace)
-        if found:
-            data = found[1].get("data") or {}
+        if found is not None:
+            node = found.node if isinstance(found, _Doc) else found
+            data = node.get("data") or {}
             if ref.get("key") in data:
                 return str(data[ref.get("key")])
     return None
@@ -266,9 +362,10 @@ def _env_list(container: Any, ds_name: str) -> Any:
     return env
 
 
-def _item_start(env: Any, index: int, lines: Sequence[str]) -> Tuple[int, int]:
-    """(line, column of the dash) of env item ``index``."""
-    line, col = env.lc.item(index)
+def _item_start(env: Any, index: int, doc: _Doc, lines: Sequence[str]) -> Tuple[int, int]:
+    """(file line, column of the dash) of env item ``index``."""
+    mark_line, col = env.lc.item(index)
+    line = doc.line(mark_line)
     text = _content(lines[line])
     dash = text.rfind("-", 0, col)
     if dash < 0 or text[dash + 1:col].strip(" "):
@@ -276,14 +373,20 @@ def _item_start(env: Any, index: int, lines: Sequence[str]) -> Tuple[int, int]:
     return line, dash
 
 
+ENV_PATH = ("spec", "template", "spec", "containers")
+
+
 def edit_manifest(text: str, set_vars: Dict[str, str], unset_vars: Sequence[str] = (), path: str = "manifest") -> ManifestEdit:
     """Set ``set_vars`` and remove ``unset_vars`` in the calico-node container of ``text``."""
-    docs = _load_all(text, path, "rt")
-    doc_index, daemonset, container_index, container = _find_calico_node(docs, path)
+    _check_syntax(text, path)
+    editor = _Editor(text, path)
+    docs = _parse_candidates(editor)
+    ds_doc, container_index, container = _find_calico_node(docs, path)
+    daemonset = ds_doc.node
     ds_name = _name(daemonset)
     namespace = ((daemonset.get("metadata") or {}).get("namespace")) or "default"
     env = _env_list(container, ds_name)
-    editor = _Editor(text, path)
+    env_path = ENV_PATH + (container_index, "env")
     newline = _newline(editor.lines)
     result = ManifestEdit(text=text, previous={}, daemonset=ds_name)
     where = "DaemonSet %s container %s" % (ds_name, CALICO_NODE_CONTAINER)
@@ -295,7 +398,7 @@ def edit_manifest(text: str, set_vars: Dict[str, str], unset_vars: Sequence[str]
         found = items_named(key)
         result.previous[key] = _env_value(env[found[-1]], docs, namespace) if found else None
         if len(found) > 1:
-            result.duplicates[key] = [_item_start(env, i, editor.lines)[0] + 1 for i in found]
+            result.duplicates[key] = [_item_start(env, i, ds_doc, editor.lines)[0] + 1 for i in found]
 
     appended: List[Tuple[str, str]] = []
     for key, value in set_vars.items():
@@ -310,14 +413,14 @@ def edit_manifest(text: str, set_vars: Dict[str, str], unset_vars: Sequence[str]
         if "value" in item and "valueFrom" in item:
             raise ManifestError("%s: env %s has both value and valueFrom; fix it by hand first" % (where, key))
         if "value" in item:
-            result.locations[key] = "%s env (inline value, line %d)" % (where, item.lc.value("value")[0] + 1)
+            line, col = item.lc.value("value")
+            result.locations[key] = "%s env (inline value, line %d)" % (where, ds_doc.line(line) + 1)
             if result.previous[key] == value:
                 continue
             if item.get("value") is None:
                 raise ManifestError("%s: env %s has an empty value; write value: \"\" or remove it first" % (where, key))
-            line, col = item.lc.value("value")
-            editor.replace_scalar(line, col, value)
-            editor.semantic_ops.append(("env_value", index, value))
+            editor.replace_scalar(ds_doc.line(line), col, value)
+            editor.op(ds_doc, "set", env_path + (index, "value"), value)
             result.changed_keys.append(key)
             continue
         ref = (item.get("valueFrom") or {}).get("configMapKeyRef")
@@ -328,15 +431,14 @@ def edit_manifest(text: str, set_vars: Dict[str, str], unset_vars: Sequence[str]
                 "so set it where that source is defined" % (where, key, source)
             )
         cm_name, cm_key = str(ref["name"]), str(ref["key"])
-        found_cm = _find_configmap(docs, cm_name, namespace)
-        if not found_cm:
+        cm_doc = _find_configmap(docs, cm_name, namespace)
+        if cm_doc is None:
             raise ManifestError(
                 "%s: env %s comes from ConfigMap %s/%s key %s, which is not in %s; "
                 "change that ConfigMap, or point path at the manifest that defines it"
                 % (where, key, namespace, cm_name, cm_key, path)
             )
-        cm_index, configmap = found_cm
-        data = configmap.get("data")
+        data = cm_doc.node.get("data")
         if not data or not hasattr(data, "lc"):
             raise ManifestError("ConfigMap %s/%s has no data mapping to hold %s" % (namespace, cm_name, cm_key))
         result.locations[key] = "ConfigMap %s/%s key %s" % (namespace, cm_name, cm_key)
@@ -344,16 +446,15 @@ def edit_manifest(text: str, set_vars: Dict[str, str], unset_vars: Sequence[str]
             if result.previous[key] == value:
                 continue
             line, col = data.lc.value(cm_key)
-            editor.replace_scalar(line, col, value)
+            editor.replace_scalar(cm_doc.line(line), col, value)
         else:
             # Append the key after the last entry of data, at the same indentation.
-            last_key = list(data.keys())[-1]
-            line, col = data.lc.key(last_key)
-            end = _block_end(editor.lines, line, col)
+            line, col = data.lc.key(list(data.keys())[-1])
+            end = _block_end(editor.lines, cm_doc.line(line), col)
             insert_at = editor.starts[end]
             prefix = "" if editor.text[:insert_at].endswith("\n") else newline
             editor.add(insert_at, insert_at, prefix + " " * col + cm_key + ": " + _render_scalar(value, '"') + newline)
-        editor.semantic_ops.append(("cm_value", cm_index, cm_key, value))
+        editor.op(cm_doc, "set", ("data", cm_key), value)
         result.changed_keys.append(key)
 
     removed_items: List[int] = []
@@ -364,11 +465,11 @@ def edit_manifest(text: str, set_vars: Dict[str, str], unset_vars: Sequence[str]
         result.changed_keys.append(key)
         result.locations[key] = "%s env (removed)" % where
         for index in found:
-            line, dash_col = _item_start(env, index, editor.lines)
+            line, dash_col = _item_start(env, index, ds_doc, editor.lines)
             end = _block_end(editor.lines, line, dash_col)
             # The comment lines right above an item describe it: remove them with it.
             start = line
-            while start > 0:
+            while start > ds_doc.chunk.start_line:
                 above = _content(editor.lines[start - 1])
                 stripped = above.lstrip(" ")
                 if stripped.startswith("#") and len(above) - len(stripped) == dash_col and not stripped.lstrip("# ").startswith("- name:"):
@@ -377,10 +478,12 @@ def edit_manifest(text: str, set_vars: Dict[str, str], unset_vars: Sequence[str]
                 break
             editor.add(editor.starts[start], editor.starts[end], "")
             removed_items.append(index)
+    if removed_items:
+        editor.op(ds_doc, "remove", env_path, removed_items)
 
     if appended:
         last = len(env) - 1
-        line, dash_col = _item_start(env, last, editor.lines)
+        line, dash_col = _item_start(env, last, ds_doc, editor.lines)
         end = _block_end(editor.lines, line, dash_col)
         last_item = env[last]
         name_col = last_item.lc.key("name")[1] if "name" in last_item else dash_col + 2
@@ -389,43 +492,61 @@ def edit_manifest(text: str, set_vars: Dict[str, str], unset_vars: Sequence[str]
         for key, value in appended:
             text_block += " " * dash_col + "-" + " " * (name_col - dash_col - 1) + "name: " + key + newline
             text_block += " " * name_col + "value: " + _render_scalar(value, '"') + newline
-            editor.semantic_ops.append(("env_append", key, value))
+            editor.op(ds_doc, "append", env_path, {"name": key, "value": value})
         editor.add(insert_at, insert_at, text_block)
-    if removed_items:
-        editor.semantic_ops.append(("env_remove", removed_items))
 
-    new_text = editor.apply() if editor.splices else text
-    after_docs = _verify(text, new_text, editor.semantic_ops, doc_index, container_index, path)
-    result.text = new_text
-    after_container = after_docs[doc_index]["spec"]["template"]["spec"]["containers"][container_index]
+    new_chunks = editor.changed_chunks()
+    _verify(editor, new_chunks)
+    result.text = "".join(new_chunks.get(chunk.index, editor.chunk_text(chunk)) for chunk in editor.chunks)
+
+    after_docs = [
+        node
+        for chunk in editor.chunks
+        if chunk.index in new_chunks or _CANDIDATE.search(editor.chunk_text(chunk))
+        for node in _load_all(new_chunks.get(chunk.index, editor.chunk_text(chunk)), path, "safe", chunk.start_line)
+    ]
+    after_ds = [
+        d for d in after_docs if isinstance(d, dict) and d.get("kind") == "DaemonSet" and _name(d) == ds_name
+    ][0]
+    after_env = after_ds["spec"]["template"]["spec"]["containers"][container_index].get("env") or []
     for name in list(set_vars) + list(unset_vars) + ["CALICO_IPV4POOL_IPIP", "CALICO_IPV4POOL_VXLAN", "CALICO_IPV6POOL_VXLAN"]:
-        items = [i for i in after_container.get("env") or [] if isinstance(i, dict) and i.get("name") == name]
+        items = [i for i in after_env if isinstance(i, dict) and i.get("name") == name]
         result.effective_after[name] = _env_value(items[-1], after_docs, namespace) if items else None
     return result
 
 
-def _verify(before: str, after: str, ops: Sequence[Tuple[Any, ...]], doc_index: int, container_index: int, path: str) -> List[Any]:
-    """Parse both texts and prove that ``after`` is ``before`` plus exactly ``ops``."""
-    expected = copy.deepcopy(_load_all(before, path, "safe"))
-    actual = _load_all(after, path, "safe") if after != before else copy.deepcopy(expected)
-    env = expected[doc_index]["spec"]["template"]["spec"]["containers"][container_index]["env"]
-    removals: List[int] = []
-    for op in ops:
-        if op[0] == "env_value":
-            env[op[1]]["value"] = op[2]
-        elif op[0] == "cm_value":
-            expected[op[1]].setdefault("data", {})[op[2]] = op[3]
-    for op in ops:
-        if op[0] == "env_remove":
-            removals.extend(op[1])
-    for index in sorted(set(removals), reverse=True):
-        del env[index]
-    for op in ops:
-        if op[0] == "env_append":
-            env.append({"name": op[1], "value": op[2]})
-    if actual != expected:
-        raise ManifestError(
-            "%s: the in-place edit would change more than the requested variables (unusual line breaks or "
-            "layout); the file is left untouched, edit it by hand or report the layout" % path
-        )
-    return actual
+def _walk(node: Any, path: Tuple[Any, ...]) -> Any:
+    for step in path:
+        node = node[step]
+    return node
+
+
+def _verify(editor: _Editor, new_chunks: Dict[int, str]) -> None:
+    """Parse every changed document before and after: after must be before plus exactly the planned ops."""
+    touched = set(new_chunks) | {op[0] for op in editor.semantic_ops}
+    for index in sorted(touched):
+        chunk = editor.chunks[index]
+        before = _load_all(editor.chunk_text(chunk), editor.path, "safe", chunk.start_line)
+        after_text = new_chunks.get(index, editor.chunk_text(chunk))
+        after = _load_all(after_text, editor.path, "safe", chunk.start_line)
+        expected = copy.deepcopy(before)
+        ops = [op for op in editor.semantic_ops if op[0] == index]
+        for _chunk, position, operation, path, argument in ops:
+            if operation == "set":
+                parent = _walk(expected[position], path[:-1])
+                if parent is None:
+                    raise ManifestError("%s: nowhere to set %s" % (editor.path, "/".join(map(str, path))))
+                parent[path[-1]] = argument
+        for _chunk, position, operation, path, argument in ops:
+            if operation == "remove":
+                target = _walk(expected[position], path)
+                for item in sorted(set(argument), reverse=True):
+                    del target[item]
+        for _chunk, position, operation, path, argument in ops:
+            if operation == "append":
+                _walk(expected[position], path).append(argument)
+        if after != expected:
+            raise ManifestError(
+                "%s: the in-place edit would change more than the requested variables (unusual line breaks or "
+                "layout); the file is left untouched, edit it by hand or report the layout" % editor.path
+            )

@@ -51,7 +51,7 @@ options:
     description:
       - V(env) for KEY=VALUE lines, V(manifest) for Kubernetes YAML.
       - When omitted, a file with a top-level C(apiVersion) or C(kind) key is a manifest and anything else is an env
-        file; a missing or empty file is a manifest if its name ends in C(.yaml), C(.yml) or C(.json).
+        file; a missing or empty file is a manifest if its name ends in C(.yaml) or C(.yml).
     type: str
     choices: [env, manifest]
   calico_version:

@@ -318,7 +318,7 @@ def backend_line_indices(text):
     return set(range(effective.first_line, effective.last_line + 1)) if effective else set()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(env_files(), BACKENDS)
 def test_property_only_the_backend_line_changes_and_a_second_edit_is_a_no_op(text, backend):
     before_lines = split_lines(text)
@@ -352,7 +352,7 @@ def test_property_only_the_backend_line_changes_and_a_second_edit_is_a_no_op(tex
     assert again.changed_keys == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(env_files(), st.text(st.characters(blacklist_characters="\n\r\x00", blacklist_categories=("Cs",)), max_size=25))
 def test_property_any_value_round_trips_through_the_systemd_reading(text, value):
     edit = edit_env(text, {"IP_AUTODETECTION_METHOD": value})
@@ -360,7 +360,7 @@ def test_property_any_value_round_trips_through_the_systemd_reading(text, value)
     assert edit_env(edit.text, {"IP_AUTODETECTION_METHOD": value}).text == edit.text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(env_files())
 def test_property_removal_removes_only_that_key(text):
     edit = edit_env(text, {}, ["CALICO_IPV4POOL_IPIP"])

@@ -238,3 +238,23 @@ def test_an_edit_that_would_change_anything_else_is_refused(monkeypatch):
     monkeypatch.setattr(_calico_manifest, "_render_scalar", lambda value, style: real(value, style) + "\n  extra: x")
     with pytest.raises(ManifestError, match="would change more than the requested variables"):
         edit_manifest(fixture("calico.yaml"), {BACKEND_VAR: "none"}, path="calico.yaml")
+
+
+def test_a_broken_document_elsewhere_in_the_file_is_still_reported():
+    # Only documents naming a DaemonSet or ConfigMap go through ruamel.yaml (speed), but the
+    # whole file must parse: a broken CRD is an error, not silently carried along.
+    text = fixture("calico.yaml").replace("    singular: ippool\n", "    singular: ippool\n   broken: [\n")
+    with pytest.raises(ManifestError, match="calico.yaml is not valid YAML"):
+        edit_manifest(text, {BACKEND_VAR: "none"}, path="calico.yaml")
+
+
+def test_many_documents_only_the_relevant_ones_change():
+    # The shape of a full upstream calico.yaml: hundreds of CRD documents around the two that matter.
+    text = fixture("calico.yaml")
+    start = text.index("# Source: calico/templates/kdd-crds.yaml")
+    end = text.index("---\n", start) + 4
+    big = text[:end] + text[start:end] * 200 + text[end:]
+    edit = edit_manifest(big, {BACKEND_VAR: "none", "FELIX_LOGSEVERITYSCREEN": "info"})
+    removed, added = changed_lines(big, edit.text)
+    assert removed == ['  calico_backend: "bird"\n']
+    assert added == ['  calico_backend: "none"\n', "            - name: FELIX_LOGSEVERITYSCREEN\n", '              value: "info"\n']
