@@ -40,10 +40,11 @@ description:
     then fails with a message naming each failed VM or NIC and why, and RV(nics)
     still lists every NIC that was handled, with what changed.
 author:
-  - calico.azure contributors
+  - calico.azure contributors (@calico-azure)
 extends_documentation_fragment:
   - calico.azure.azure
   - calico.azure.attributes
+  - calico.azure.attributes.action_group
 attributes:
   check_mode:
     support: full
@@ -54,10 +55,6 @@ attributes:
     support: full
     details:
       - One line per NIC that changes, with its resource group, VM and the flag before and after.
-  action_group:
-    support: full
-    membership:
-      - calico.azure.azure
 options:
   resource_group:
     description:
