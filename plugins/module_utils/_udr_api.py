@@ -71,11 +71,15 @@ class UdrArm(object):
     def resource_group_location(self, resource_group: str) -> str:
         return self.client.resource_group(resource_group)["location"]
 
-    def put(self, resource_id: str, body: Dict[str, Any], etag: Optional[str]) -> Dict[str, Any]:
+    def put_table(self, resource_id: str, body: Dict[str, Any], etag: Optional[str]) -> Dict[str, Any]:
         """PUT with If-Match the etag read, or If-None-Match: * when creating (so a racing creator is not overwritten)."""
         if etag:
             return self.client.put(resource_id, body, if_match=etag)
         return self.client.put(resource_id, body, if_none_match="*")
+
+    def put_subnet(self, resource_id: str, body: Dict[str, Any], etag: Optional[str]) -> Dict[str, Any]:
+        """PUT a subnet back with If-Match the etag it was read with (it exists: never If-None-Match)."""
+        return self.client.put(resource_id, body, if_match=etag or None)
 
     def delete(self, resource_id: str) -> bool:
         return self.client.delete(resource_id)
@@ -228,7 +232,7 @@ class RouteTableConverger(object):
                 final = table if not needs_write else self._predicted(table, body)
                 break
             try:
-                final = self.arm.put(self.table_id, body, (table or {}).get("etag"))
+                final = self.arm.put_table(self.table_id, body, (table or {}).get("etag"))
                 break
             except AzurePreconditionFailed:
                 if attempts >= MAX_WRITE_ATTEMPTS:
@@ -318,7 +322,7 @@ class RouteTableConverger(object):
                 ])
             body = logic.subnet_with_route_table(subnet, table_id)
             try:
-                self.arm.put(subnet_id, body, subnet.get("etag"))
+                self.arm.put_subnet(subnet_id, body, subnet.get("etag"))
                 return
             except AzurePreconditionFailed:
                 if attempt == MAX_WRITE_ATTEMPTS:
