@@ -337,6 +337,9 @@ def main():
     file_format = params["format"] or detect_format(text if exists else None, path)
     if not exists and file_format == "manifest":
         module.fail_json(msg="%s does not exist and create only makes env files; a manifest must exist first" % path, path=path)
+    if not exists and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        # Checked before anything else so that check mode predicts this failure too.
+        module.fail_json(msg="cannot create %s: directory %s does not exist" % (path, os.path.dirname(os.path.abspath(path))), path=path)
 
     if file_format == "env":
         try:

@@ -286,6 +286,8 @@ def test_bad_input_fails_with_a_message_and_leaves_files_untouched(tmp_path):
         "gobgp on 3.26": ("calico.yaml", {"backend": "gobgp", "calico_version": "3.26"}, "GoBGP was dropped after 3.3"),
         "directory": ("a-directory", {}, "is a directory; path must name the env file or manifest itself"),
         "missing": ("missing.env", {}, "does not exist; set create: true"),
+        "create a manifest": ("missing.yaml", {"create": True}, "create only makes env files"),
+        "create in a missing directory": ("nodir/calico.env", {"create": True}, "directory %s does not exist" % (tmp_path / "nodir")),
         "fieldRef variable": ("calico.yaml", {"extra_env": {"NODENAME": "node-1"}}, "env NODENAME comes from fieldRef"),
         "backend in extra_env": ("calico.yaml", {"extra_env": {"CALICO_NETWORKING_BACKEND": "bird"}}, "with the backend option"),
         "no ruamel.yaml": ("policy-only.yaml", {"backend": "bird"}, "Failed to import the required Python library (ruamel.yaml)"),
@@ -313,7 +315,7 @@ def test_bad_input_fails_with_a_message_and_leaves_files_untouched(tmp_path):
         assert path.read_bytes() == data, name
         assert path.stat().st_mtime_ns == 1_600_000_000_000_000_000, name
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(list(files) + ["a-directory"])
-    assert not (tmp_path / "missing.env").exists()
+    assert not (tmp_path / "missing.env").exists() and not (tmp_path / "missing.yaml").exists()
 
 
 @pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason="needs a second Python without ruamel.yaml")
