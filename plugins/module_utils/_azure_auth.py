@@ -290,7 +290,7 @@ def resolve_auth_settings(
 
 def _import_identity():
     try:
-        import azure.identity as identity
+        from azure import identity
     except ImportError as err:
         raise AzureSdkMissing(pip_name_for_import_error(err), traceback.format_exc())
     return identity

@@ -318,8 +318,7 @@ class ArmClient(object):
         while url:
             pipeline_response = self._send("GET", url, resource_id=path, action=action)
             page = self._json(self._check(pipeline_response, path, action, (200,)))
-            for item in page.get("value") or []:
-                yield item
+            yield from page.get("value") or []
             url = page.get("nextLink") or None
 
     def list(self, path: str, api_version: Optional[str] = None) -> List[Dict[str, Any]]:

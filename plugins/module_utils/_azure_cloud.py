@@ -14,14 +14,13 @@ of an ARM metadata endpoint (``https://<arm>/metadata/endpoints?api-version=...`
 the discovery Azure Stack Hub and the local stand-in serve). From that come
 the ARM endpoint, the Entra ID authority and the token audience.
 
-No SDK import: the metadata document is fetched with the standard library,
+No SDK import: the metadata document is fetched with Ansible's open_url,
 honouring the CA bundle / validate_certs settings.
 """
 
 from __future__ import annotations
 
 import json
-import ssl
 from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
@@ -163,23 +162,24 @@ def _origin(url: str) -> str:
 
 def fetch_json(url: str, *, ca_bundle: Optional[str] = None, validate_certs: bool = True, timeout: float = 30) -> Any:
     """GET a JSON document with the same trust settings as the ARM pipeline."""
-    # urllib.request (and http.client) only load when a metadata URL is used.
+    # Loaded only when a metadata URL is used.
     from urllib.error import HTTPError, URLError
-    from urllib.request import Request, urlopen
 
-    if url.lower().startswith("https://"):
-        if validate_certs:
-            context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else ssl.create_default_context()
-        else:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-    else:
-        context = None
-    request = Request(url, headers={"Accept": "application/json"})
+    from ansible.module_utils.urls import open_url
+
     try:
-        with urlopen(request, timeout=timeout, context=context) as response:  # nosec: URL is the user's cloud
+        response = open_url(
+            url,
+            headers={"Accept": "application/json"},
+            timeout=timeout,
+            validate_certs=validate_certs,
+            ca_path=ca_bundle if validate_certs else None,
+            follow_redirects="safe",
+        )
+        try:
             payload = response.read()
+        finally:
+            response.close()
     except HTTPError as err:
         raise AzureError(
             "Could not read the cloud metadata at %s: HTTP %s %s. Check cloud_environment." % (url, err.code, err.reason),

@@ -132,7 +132,7 @@ def parse_resource_id(resource_id: str) -> ResourceId:
     """Parse an ARM id or collection path; raise ValueError naming what is wrong."""
     if not is_resource_id(resource_id):
         raise ValueError("%r is not an Azure resource id (expected /subscriptions/<id>/...)" % (resource_id,))
-    segments = [s for s in resource_id.strip().strip("/").split("/")]
+    segments = resource_id.strip().strip("/").split("/")
     if any(s == "" for s in segments):
         raise ValueError("%r is not an Azure resource id (empty path segment)" % (resource_id,))
     # segments[0] == "subscriptions"
