@@ -284,6 +284,68 @@ def _write_atomically(module, path, data):
         module.fail_json(msg="Failed to write %s: %s" % (path, exc), path=path)
 
 
+def _read(module, path):
+    """(exists, bytes, text) of ``path``; fails on anything that is not a readable UTF-8 file."""
+    if os.path.isdir(path):
+        module.fail_json(msg="%s is a directory; path must name the env file or manifest itself" % path, path=path)
+    if not os.path.lexists(path):
+        if not module.params["create"]:
+            module.fail_json(msg="%s does not exist; set create: true to create the env file, or fix path" % path, path=path)
+        return False, b"", ""
+    if not os.path.isfile(path):
+        module.fail_json(msg="%s is not a regular file (or is a broken link); point path at the file itself" % path, path=path)
+    try:
+        with open(path, "rb") as handle:
+            original = handle.read()
+    except OSError as exc:
+        module.fail_json(msg="Cannot read %s: %s" % (path, exc), path=path)
+    try:
+        return True, original, decode_text(original, path)
+    except EnvFileError as exc:
+        module.fail_json(msg=str(exc), path=path)
+
+
+def _check_creatable(module, path, file_format):
+    # Checked before any write so that check mode predicts these failures too.
+    if file_format == "manifest":
+        module.fail_json(msg="%s does not exist and create only makes env files; a manifest must exist first" % path, path=path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        module.fail_json(msg="cannot create %s: directory %s does not exist" % (path, directory), path=path)
+
+
+def _warn(module, path, backend, edit, lookup, where):
+    lines = edit.duplicates.get(BACKEND_VAR)
+    if lines:
+        module.warn(
+            "%s sets %s %d times (lines %s); the last one is effective and is the one managed. Remove the others "
+            "to avoid confusion." % (path, BACKEND_VAR, len(lines), ", ".join(str(n) for n in lines))
+        )
+    for warning in encapsulation_warnings(backend, lookup, where):
+        module.warn(warning)
+
+
+def _apply(module, path, exists, changed, new_data):
+    """Write (unless check mode) and set file attributes; returns (changed, backup file or None)."""
+    # A symlinked env file stays a symlink: write to (and set attributes on) its target,
+    # as ansible.builtin.lineinfile does.
+    target = os.path.realpath(path)
+    backup_file = None
+    if changed and not module.check_mode:
+        if module.params["backup"] and exists:
+            backup_file = module.backup_local(path)
+        _write_atomically(module, target, new_data)
+    file_args = module.load_file_common_arguments(module.params, path=target)
+    if not exists:
+        if file_args["mode"] is None:
+            file_args["mode"] = "0644"
+        if os.geteuid() == 0:
+            file_args["owner"] = file_args["owner"] or "root"
+    if os.path.exists(target):  # not there after a check-mode create
+        changed = module.set_fs_attributes_if_different(file_args, changed)
+    return changed, backup_file
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -305,41 +367,16 @@ def main():
 
     try:
         unsupported = backend_support_error(backend, params["calico_version"])
-    except CalicoVersionError as exc:
+        to_set, to_unset = managed_variables(backend, normalise_extra_env(params["extra_env"] or {}), params["absent_env"] or [])
+    except (CalicoVersionError, EnvFileError) as exc:
         module.fail_json(msg=str(exc))
     if unsupported:
         module.fail_json(msg=unsupported)
-    try:
-        to_set, to_unset = managed_variables(backend, normalise_extra_env(params["extra_env"] or {}), params["absent_env"] or [])
-    except EnvFileError as exc:
-        module.fail_json(msg=str(exc))
 
-    if os.path.isdir(path):
-        module.fail_json(msg="%s is a directory; path must name the env file or manifest itself" % path, path=path)
-    exists = os.path.lexists(path)
-    if exists and not os.path.isfile(path):
-        module.fail_json(msg="%s is not a regular file (or is a broken link); point path at the file itself" % path, path=path)
-    original = b""
-    text = ""
-    if exists:
-        try:
-            with open(path, "rb") as handle:
-                original = handle.read()
-        except OSError as exc:
-            module.fail_json(msg="Cannot read %s: %s" % (path, exc), path=path)
-        try:
-            text = decode_text(original, path)
-        except EnvFileError as exc:
-            module.fail_json(msg=str(exc), path=path)
-    elif not params["create"]:
-        module.fail_json(msg="%s does not exist; set create: true to create the env file, or fix path" % path, path=path)
-
+    exists, original, text = _read(module, path)
     file_format = params["format"] or detect_format(text if exists else None, path)
-    if not exists and file_format == "manifest":
-        module.fail_json(msg="%s does not exist and create only makes env files; a manifest must exist first" % path, path=path)
-    if not exists and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        # Checked before anything else so that check mode predicts this failure too.
-        module.fail_json(msg="cannot create %s: directory %s does not exist" % (path, os.path.dirname(os.path.abspath(path))), path=path)
+    if not exists:
+        _check_creatable(module, path, file_format)
 
     if file_format == "env":
         try:
@@ -350,21 +387,10 @@ def main():
         where = path
     else:
         edit, lookup, where = _edit_manifest(module, text, to_set, to_unset, path)
+    _warn(module, path, backend, edit, lookup, where)
 
     new_data = edit.text.encode("utf-8")
-    changed = (not exists) or new_data != original
-
-    for name, lines in sorted(edit.duplicates.items()):
-        if name == BACKEND_VAR:
-            module.warn(
-                "%s sets %s %d times (lines %s); the last one is effective and is the one managed. Remove the others "
-                "to avoid confusion." % (path, name, len(lines), ", ".join(str(n) for n in lines))
-            )
-    for warning in encapsulation_warnings(backend, lookup, where):
-        module.warn(warning)
-
     result = dict(
-        changed=changed,
         path=path,
         format=file_format,
         backend=backend,
@@ -375,28 +401,14 @@ def main():
     )
     if module._diff:
         result["diff"] = dict(
-            before="" if not exists else text,
+            before=text,
             after=edit.text,
             before_header=path if exists else "%s (absent)" % path,
             after_header=path,
         )
-
-    # A symlinked env file stays a symlink: write to (and set attributes on) its target,
-    # as ansible.builtin.lineinfile does.
-    target = os.path.realpath(path)
-    if changed and not module.check_mode:
-        if params["backup"] and exists:
-            result["backup_file"] = module.backup_local(path)
-        _write_atomically(module, target, new_data)
-
-    file_args = module.load_file_common_arguments(params, path=target)
-    if not exists:
-        if file_args["mode"] is None:
-            file_args["mode"] = "0644"
-        if os.geteuid() == 0:
-            file_args["owner"] = file_args["owner"] or "root"
-    if os.path.exists(target):
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    result["changed"], backup_file = _apply(module, path, exists, (not exists) or new_data != original, new_data)
+    if backup_file:
+        result["backup_file"] = backup_file
     module.exit_json(**result)
 
 
