@@ -82,7 +82,7 @@ description:
     outside O(cluster_cidr). Nothing else is touched: NICs, VNets and other
     route tables stay as they are."
 author:
-  - calico.azure contributors
+  - calico.azure contributors (@calico-azure)
 extends_documentation_fragment:
   - calico.azure.azure
   - calico.azure.attributes

@@ -16,7 +16,7 @@ description:
   - Routes written by the Kubernetes Azure cloud provider are named after their node (C(<node>), or
     C(<node>____<cidr without :, . and />) on dual-stack clusters); RV(route_table.routes[].node) gives that node name.
 author:
-  - calico.azure contributors
+  - calico.azure contributors (@calico-azure)
 extends_documentation_fragment:
   - calico.azure.azure
   - calico.azure.attributes
