@@ -247,10 +247,9 @@ class _Expander:
         location = nic.get("location") or vm_location or self.locations.get(rg.lower(), DEFAULT_LOCATION)
         nic_id = self.ref("networkInterfaces", nic["name"], rg)
         self.put(nic_id, self.tracked(nic, location, props))
-        # macAddress is read-only through ARM; a seeded NIC attached to a VM has one.
-        mac = nic.get("mac_address") or "00-0D-3A-" + "-".join(f"{b:02X}" for b in nic_id.lower().encode()[-3:])
-        stored = self.engine.store.get(nic_id)
-        stored["properties"]["macAddress"] = mac
+        if nic.get("mac_address"):
+            # Read-only through ARM (attaching the NIC to a VM assigns one); a seed may fix it.
+            self.engine.store.get(nic_id)["properties"]["macAddress"] = nic["mac_address"]
         return nic_id
 
     def virtual_machine(self, vm: dict) -> None:

@@ -9,6 +9,7 @@ are quoted integers that grow by one per write, as Compute answers them.
 from __future__ import annotations
 
 import copy
+import hashlib
 import uuid
 
 from ..store import stamp_etag, new_etag
@@ -25,6 +26,11 @@ def _nic_ids(doc: dict | None) -> list[str]:
     return [n["id"] for n in profile.get("networkInterfaces") or [] if isinstance(n, dict) and n.get("id")]
 
 
+def _mac_for(nic_id: str) -> str:
+    digest = hashlib.sha256(key(nic_id).encode()).digest()
+    return "00-0D-3A-" + "-".join(f"{b:02X}" for b in digest[:3])
+
+
 class VirtualMachineKind(ResourceKind):
     full_type = VM
     namespace = NS
@@ -37,9 +43,15 @@ class VirtualMachineKind(ResourceKind):
         old_props = (existing or {}).get("properties") or {}
         props.pop("provisioningState", None)
         props.pop("instanceView", None)
+        if "instanceView" in old_props:  # read-only: reported by the platform, kept across PUTs
+            props["instanceView"] = copy.deepcopy(old_props["instanceView"])
         props["vmId"] = old_props.get("vmId") or str(uuid.uuid4())
         if "timeCreated" in old_props:
             props["timeCreated"] = old_props["timeCreated"]
+        # Read-only, owned by things the stand-in does not model (extensions, scale sets): kept as stored.
+        for owned in ("resources", "managedBy"):
+            if existing and owned in existing:
+                doc[owned] = copy.deepcopy(existing[owned])
         nics = (props.get("networkProfile") or {}).get("networkInterfaces") or []
         for nic in nics:
             nic_id = nic.get("id") if isinstance(nic, dict) else None
@@ -82,6 +94,8 @@ class VirtualMachineKind(ResourceKind):
             if nic_key in after:
                 props["virtualMachine"] = {"id": new["id"]}
                 props["primary"] = nic_key == primary
+                # A NIC gets its MAC address when the VM it is attached to is allocated.
+                props.setdefault("macAddress", _mac_for(nic["id"]))
             else:
                 props.pop("virtualMachine", None)
                 props.pop("primary", None)

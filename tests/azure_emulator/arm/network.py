@@ -183,7 +183,14 @@ class SubnetChild(ChildKind):
                 seen.append((subnet["name"], network))
 
     def users(self, engine, subnet_id: str) -> list[str]:
-        return [ipc["id"] for _, ipc in iter_ip_configurations(engine) if key(_ref_id((ipc.get("properties") or {}).get("subnet")) or "") == key(subnet_id)]
+        """Ids of the IP configurations in the subnet: NIC ipConfigurations and load balancer frontends."""
+        wanted = key(subnet_id)
+        found = [ipc["id"] for _, ipc in iter_ip_configurations(engine) if key(_ref_id((ipc.get("properties") or {}).get("subnet")) or "") == wanted]
+        for lb in engine.store.of_type(f"{NS}/loadBalancers"):
+            for frontend in (lb.get("properties") or {}).get("frontendIPConfigurations") or []:
+                if key(_ref_id((frontend.get("properties") or {}).get("subnet")) or "") == wanted:
+                    found.append(frontend.get("id") or f"{lb['id']}/frontendIPConfigurations/{frontend.get('name')}")
+        return found
 
     def check_delete(self, engine, parent, child):
         users = self.users(engine, child["id"])
@@ -278,26 +285,32 @@ def _mac_address() -> str:
     return "00-0D-" + "-".join(f"{b:02X}" for b in raw[:4])
 
 
-def _allocate_ip(engine, subnet: dict, version: str, taken: set[str]) -> str | None:
+def _allocate_ip(engine, subnet: dict, version: str, taken: set[str], prefix_length: int | None = None) -> str | None:
+    """The first free address (or, with ``prefix_length``, the first free aligned block "a.b.c.d/len")."""
     props = subnet.get("properties") or {}
     prefixes = ([props["addressPrefix"]] if props.get("addressPrefix") else []) + list(props.get("addressPrefixes") or [])
-    used = set(taken)
+    used = [ipaddress.ip_network(a, strict=False) for a in taken]
     for _, ipc in iter_ip_configurations(engine):
         address = (ipc.get("properties") or {}).get("privateIPAddress")
         if address:
-            used.add(address)
+            used.append(ipaddress.ip_network(address, strict=False))
     for prefix in prefixes:
         network = ipaddress.ip_network(prefix, strict=False)
         if (network.version == 6) != (version == "IPv6"):
             continue
+        length = int(prefix_length) if prefix_length else network.max_prefixlen
+        if length < network.prefixlen:
+            continue
         # Azure reserves the first four addresses of every subnet (and the last, for IPv4).
-        for offset, host in enumerate(network):
-            if offset < 4:
-                continue
-            if offset > 4096:
+        reserved = [ipaddress.ip_network(f"{network.network_address + i}/{network.max_prefixlen}") for i in range(4)]
+        if network.version == 4:
+            reserved.append(ipaddress.ip_network(f"{network.broadcast_address}/32"))
+        for count, block in enumerate(network.subnets(new_prefix=length)):
+            if count > 4096:
                 break
-            if str(host) not in used and (network.version == 6 or host != network.broadcast_address):
-                return str(host)
+            if any(block.overlaps(u) for u in used + reserved):
+                continue
+            return str(block.network_address) if length == network.max_prefixlen else str(block)
     return None
 
 
@@ -342,6 +355,11 @@ class NetworkInterfaceKind(ResourceKind):
             cprops.setdefault("privateIPAllocationMethod", "Dynamic")
             cprops.setdefault("privateIPAddressVersion", "IPv4")
             cprops.setdefault("primary", index == 0 and not any((c.get("properties") or {}).get("primary") for c in configs))
+            if not cprops.get("subnet"):
+                # A secondary IP configuration without a subnet is placed in the primary one's subnet.
+                inherited = next((_ref_id((c.get("properties") or {}).get("subnet")) for c in configs if _ref_id((c.get("properties") or {}).get("subnet"))), None)
+                if inherited:
+                    cprops["subnet"] = {"id": inherited}
             subnet_id = _ref_id(cprops.get("subnet"))
             subnet = None
             if subnet_id:
@@ -351,7 +369,8 @@ class NetworkInterfaceKind(ResourceKind):
             old_address = ((old_configs.get(cname.lower()) or {}).get("properties") or {}).get("privateIPAddress")
             if cprops["privateIPAllocationMethod"] == "Dynamic" and not cprops.get("privateIPAddress"):
                 cprops["privateIPAddress"] = old_address or (
-                    _allocate_ip(engine, subnet, cprops["privateIPAddressVersion"], taken) if subnet else None
+                    _allocate_ip(engine, subnet, cprops["privateIPAddressVersion"], taken, cprops.get("privateIPAddressPrefixLength"))
+                    if subnet else None
                 )
                 if cprops["privateIPAddress"] is None:
                     cprops.pop("privateIPAddress")
