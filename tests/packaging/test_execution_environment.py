@@ -2,8 +2,8 @@
 """Execution environment metadata, checked with ansible-builder against the installed tarball.
 
 No image is built (there is no container engine here). Instead:
-- ``ansible-builder introspect`` (which sanitizes always since ansible-builder 3; the old
-  ``--sanitize`` flag is gone) must report exactly the collection's runtime Python
+- ``ansible-builder introspect --sanitize`` (ansible-builder 3 sanitizes always and keeps the
+  flag as a hidden no-op, so this is also what older releases do) must report exactly the collection's runtime Python
   requirements (read from requirements.txt) and system packages (read from bindep.txt);
 - ``ansible-builder create`` must produce a build context for an EE definition that installs
   the tarball, and the build's own non-container steps are replayed from that context: its
@@ -75,7 +75,7 @@ def test_ee_metadata_points_at_the_shipped_requirement_files(installed_collectio
 
 def test_introspect_lists_exactly_the_runtime_dependencies(collections_dir: Path, installed_collection: Path) -> None:
     meta = ee_metadata(installed_collection)
-    out = run([tool("ansible-builder"), "introspect", str(collections_dir)]).stdout
+    out = run([tool("ansible-builder"), "introspect", "--sanitize", str(collections_dir)]).stdout
     found = introspected(out)
 
     python_file = REPO_ROOT / meta["dependencies"]["python"]
