@@ -175,3 +175,72 @@ def test_missing_sdk_names_the_package_and_pip_command(azure_emulator):
     assert "Failed to import the required Python library (azure-identity)" in task["msg"]
     assert "Install it with: pip install 'azure-identity>=1.15.0,<2.0.0' 'azure-mgmt-core>=1.4.0,<2.0.0'" in task["msg"]
     assert azure_emulator.counts()["token_requests"] == 0
+
+
+# A stand-in for the Azure CLI: `az account get-access-token` answers with a
+# token the stand-in's Entra ID issues (client credentials of the seeded
+# service principal), `az account show` with the subscription. Everything
+# around it is real: AzureCliCredential runs it as a subprocess and parses
+# its JSON, AzureModule asks it for the subscription.
+FAKE_AZ = r'''#!{python}
+import json, os, ssl, sys, time, urllib.parse, urllib.request
+
+args = sys.argv[1:]
+if args[:2] == ["account", "show"]:
+    print(os.environ["FAKE_AZ_SUBSCRIPTION"])
+    sys.exit(0)
+if args[:2] != ["account", "get-access-token"]:
+    sys.exit("fake az: unsupported " + " ".join(args))
+resource = args[args.index("--resource") + 1]
+scope = resource + (".default" if resource.endswith("/") else "/.default")
+form = urllib.parse.urlencode({{
+    "grant_type": "client_credentials", "client_id": os.environ["FAKE_AZ_CLIENT_ID"],
+    "client_secret": os.environ["FAKE_AZ_SECRET"], "scope": scope}}).encode()
+context = ssl.create_default_context(cafile=os.environ["FAKE_AZ_CA"])
+with urllib.request.urlopen(os.environ["FAKE_AZ_TOKEN_URL"], data=form, context=context) as answer:
+    token = json.load(answer)
+with open(os.environ["FAKE_AZ_CALLS"], "a") as calls:
+    calls.write(" ".join(args) + "\n")
+print(json.dumps({{"accessToken": token["access_token"], "expires_on": int(time.time()) + int(token["expires_in"]),
+                  "subscription": os.environ["FAKE_AZ_SUBSCRIPTION"], "tenant": os.environ["FAKE_AZ_TENANT"],
+                  "tokenType": "Bearer"}}))
+'''
+
+
+def test_cli_login_through_az(azure_emulator, tmp_path):
+    import os
+    import sys
+
+    emu = azure_emulator
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    az = bin_dir / "az"
+    az.write_text(FAKE_AZ.format(python=sys.executable))
+    az.chmod(0o755)
+    calls = tmp_path / "az-calls.log"
+    environment = {
+        "PATH": "%s:%s" % (bin_dir, os.environ.get("PATH", "")),
+        "FAKE_AZ_TOKEN_URL": "%s/%s/oauth2/v2.0/token" % (emu.base_url, emu.tenant_id),
+        "FAKE_AZ_CLIENT_ID": emu.client_id,
+        "FAKE_AZ_SECRET": emu.client_secret,
+        "FAKE_AZ_TENANT": emu.tenant_id,
+        "FAKE_AZ_SUBSCRIPTION": emu.subscription_id,
+        "FAKE_AZ_CA": emu.ca_file,
+        "FAKE_AZ_CALLS": str(calls),
+        "AZURE_CLOUD_ENVIRONMENT": emu.metadata_url,
+        "REQUESTS_CA_BUNDLE": emu.ca_file,
+    }
+    result = run([probe_task("cli", {"auth_source": "cli"}, environment=environment),
+                  probe_task("auto falls back to cli", {}, environment=environment)])
+    for name, kind in (("cli", "cli"), ("auto falls back to cli", "cli_or_msi")):
+        task = result.task(name)
+        assert not task.get("failed"), task
+        assert task["auth"]["kind"] == kind
+        # no subscription_id anywhere: it came from `az account show`
+        assert task["auth"]["subscription_id"] == emu.subscription_id
+        assert task["auth"]["origins"]["subscription_id"] == "az account show"
+        assert [rg["name"] for rg in task["resources"]] == [RG]
+    assert calls.read_text().splitlines() == [
+        # azure-identity asks for the audience without the scope's "/.default"
+        "account get-access-token --output json --resource %s" % emu.audience.rstrip("/"),
+    ] * 2
