@@ -288,9 +288,12 @@ def duplicate_errors(routes: Sequence[RouteSpec]) -> List[str]:
         key = route.name.lower()
         if key in by_name:
             first = by_name[key]
+            hint = ""
+            if first.network is not None and route.network is not None and first.network.version != route.network.version:
+                hint = "; for a dual-stack node set dual_stack_route_names: true so its IPv4 and IPv6 routes get distinct names"
             errors.append(
-                "routes '%s' (%s) and '%s' (%s) have the same name; Azure route names are case-insensitive and unique per table"
-                % (first.name, first.address_prefix, route.name, route.address_prefix)
+                "routes '%s' (%s) and '%s' (%s) have the same name; Azure route names are case-insensitive and unique per table%s"
+                % (first.name, first.address_prefix, route.name, route.address_prefix, hint)
             )
         else:
             by_name[key] = route

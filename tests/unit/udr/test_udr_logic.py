@@ -224,6 +224,17 @@ def test_duplicates_name_both(raws, message):
     assert any(message in e for e in errors), errors
 
 
+def test_dual_stack_node_without_dual_stack_names_gets_a_hint():
+    raws = [
+        {"node": "node-1", "address_prefix": "10.244.1.0/24", "next_hop_ip": "10.0.0.4"},
+        {"node": "node-1", "address_prefix": "fd00:10:244:1::/64", "next_hop_ip": "fd00::4"},
+    ]
+    _, errors = logic.parse_wanted_routes(raws)
+    assert len(errors) == 1 and "set dual_stack_route_names: true" in errors[0]
+    routes, errors = logic.parse_wanted_routes(raws, dual_stack_names=True)
+    assert errors == [] and [r.name for r in routes] == ["node-1____102441024", "node-1____fd0010244164"]
+
+
 def test_every_error_is_reported_not_just_the_first():
     raws = [
         {"name": "a", "address_prefix": "10.244.1.1/24", "next_hop_ip": "10.0.0.4"},
