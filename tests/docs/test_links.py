@@ -59,7 +59,7 @@ def test_relative_links_and_anchors_resolve(doc: Path):
     for target in links(doc):
         if re.match(r"^[a-z]+:", target):  # https:, mailto:
             continue
-        file_part, _, anchor = target.partition("#")
+        file_part, _hash, anchor = target.partition("#")
         target_path = (doc.parent / file_part).resolve() if file_part else doc
         if not target_path.exists():
             broken.append(f"{target}: no file {target_path.relative_to(REPO_ROOT) if target_path.is_relative_to(REPO_ROOT) else target_path}")
