@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any, Dict, Mapping, Optional
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_ids import describe
+from ansible_collections.calico.azure.plugins.module_utils._azure_ids import describe, parse_resource_id
 
 # Entra ID error codes look like "AADSTS7000215: Invalid client secret provided. ..."
 _AADSTS_RE = re.compile(r"(AADSTS\d+)[:\s]+([^\r\n]*)")
@@ -196,8 +196,6 @@ def error_from_response(
 
     if status == 404:
         if code == "ResourceGroupNotFound" and resource_id:
-            from ansible_collections.calico.azure.plugins.module_utils._azure_ids import parse_resource_id
-
             parsed = parse_resource_id(resource_id)
             msg = "Resource group '%s' was not found in subscription '%s' (needed for %s)." % (
                 parsed.resource_group,

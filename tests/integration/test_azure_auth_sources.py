@@ -9,6 +9,8 @@ shows which token grant was used.
 from __future__ import annotations
 
 import datetime
+import threading
+import time
 
 import pytest
 import trustme
@@ -304,3 +306,88 @@ def test_token_is_requested_once_for_parallel_workers(emu):
     counts = emu.counts()
     assert counts["token_requests"] == 1
     assert counts["reads"] == 16
+
+
+class _AppServiceIdentityEndpoint(object):
+    """An App Service managed identity endpoint (IDENTITY_ENDPOINT / IDENTITY_HEADER) on 127.0.0.1.
+
+    ManagedIdentityCredential talks to it exactly as on App Service; the token
+    it hands out comes from the stand-in's Entra ID (client credentials of the
+    seeded principal), so ARM accepts it.
+    """
+
+    HEADER = "identity-header-for-tests"
+
+    def __init__(self, emu):
+        import http.server
+        import json as json_module
+        import ssl
+        import urllib.parse
+        import urllib.request
+
+        self.requests = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                outer.requests.append({"query": query, "header": self.headers.get("X-IDENTITY-HEADER")})
+                if self.headers.get("X-IDENTITY-HEADER") != outer.HEADER:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                resource = query["resource"]
+                form = urllib.parse.urlencode({
+                    "grant_type": "client_credentials", "client_id": emu.client_id,
+                    "client_secret": emu.client_secret,
+                    "scope": resource + (".default" if resource.endswith("/") else "/.default"),
+                }).encode()
+                context = ssl.create_default_context(cafile=emu.ca_file)
+                url = "%s/%s/oauth2/v2.0/token" % (emu.base_url, emu.tenant_id)
+                with urllib.request.urlopen(url, data=form, context=context) as answer:
+                    token = json_module.load(answer)
+                body = json_module.dumps({
+                    "access_token": token["access_token"], "token_type": "Bearer", "resource": resource,
+                    "expires_on": str(int(time.time()) + int(token["expires_in"])),
+                    "client_id": query.get("client_id", emu.client_id),
+                }).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/msi/token" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def test_managed_identity_user_assigned(emu, monkeypatch):
+    with _AppServiceIdentityEndpoint(emu) as endpoint:
+        monkeypatch.setenv("IDENTITY_ENDPOINT", endpoint.url)
+        monkeypatch.setenv("IDENTITY_HEADER", endpoint.HEADER)
+        params = {
+            "auth_source": "msi",
+            "msi_client_id": "0b1d0000-0000-4000-8000-00000000ca11",
+            "subscription_id": emu.subscription_id,
+            "cloud_environment": emu.metadata_url,
+            "ca_bundle": emu.ca_file,
+        }
+        client = connect(params)
+        assert resource_group_names(client) == ["auth-rg"]
+    assert len(endpoint.requests) == 1
+    query = endpoint.requests[0]["query"]
+    assert query["client_id"] == "0b1d0000-0000-4000-8000-00000000ca11"
+    assert query["resource"].rstrip("/") == emu.audience.rstrip("/")
