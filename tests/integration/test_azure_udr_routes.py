@@ -435,6 +435,11 @@ VALIDATION_CASES = [
         ["cluster_cidr '0.0.0.0/0' covers every address"],
     ),
     (
+        "prefix of a route kept in the table",
+        dict(routes=[{"name": "node-7", "address_prefix": "10.244.7.0/24", "next_hop_ip": "10.240.0.5"}]),
+        ["route 'node-7' (10.244.7.0/24) has the same address prefix as route 'legacy-7' already in route table 'rt-pods'"],
+    ),
+    (
         "401 routes",
         dict(routes=_many_routes(401), cluster_cidr=["10.244.0.0/16"]),
         ["routes lists 401 routes but Azure allows at most 400 routes per route table", "Azure CNI", "overlay"],
@@ -451,6 +456,10 @@ VALIDATION_CASES = [
 
 def test_validation_errors_write_nothing(azure_emulator):
     emu = azure_emulator
+    emu.put_resource(table_id(emu), {"location": "westeurope", "properties": {"routes": [
+        {"name": "legacy-7", "properties": {"addressPrefix": "10.244.7.0/24", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.240.0.7"}},
+    ]}})
+    table_before = emu.get_resource(table_id(emu))
     gw_before = emu.get_resource(subnet_id(emu, "gw"))
     tasks = [routes_task(task_name=label, ignore_errors=True, **args) for label, args, _ in VALIDATION_CASES]
     # forcing the association is the way out: predicted, not written (check mode)
@@ -468,6 +477,7 @@ def test_validation_errors_write_nothing(azure_emulator):
     assert forced["changed"] is True and [s.rsplit("/", 1)[-1] for s in forced["subnets_associated"]] == ["gw"]
     assert arm_writes(emu) == []
     assert emu.get_resource(subnet_id(emu, "gw")) == gw_before
+    assert emu.get_resource(table_id(emu)) == table_before
 
 
 # --------------------------------------------------------------------------- state: absent
