@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Set calico-node's environment in a Kubernetes manifest, keeping every other byte.
 
-Needs ``ruamel.yaml`` (imported by the caller, lazily, so env-file users do not
-need it). ruamel.yaml's round-trip loader gives the line and column of every
+Needs ``ruamel.yaml``; the module imports this file only for manifests, so hosts
+that edit env files need no YAML library, and without ruamel.yaml this file
+still imports with ``HAS_RUAMEL_YAML`` False. ruamel.yaml's round-trip loader gives the line and column of every
 node; the edit is then spliced into the original text at those positions, so
 comments, quoting, indentation, document markers and field order of everything
 else stay byte-for-byte what they were (a full re-dump would re-flow long
@@ -112,7 +113,7 @@ def _render_scalar(value: str, style: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _scalar_span(line: str, col: int) -> Tuple[int, int, str]:
+def _scalar_span(line: str, col: int, where: str) -> Tuple[int, int, str]:
     """(start, end, style) of the one-line scalar starting at ``col`` of ``line``."""
     text = _content(line)
     char = text[col:col + 1]
@@ -141,8 +142,8 @@ def _scalar_span(line: str, col: int) -> Tuple[int, int, str]:
             end = col + comment.start()
         return col, len(text[:end].rstrip(" \t")), ""
     raise ManifestError(
-        "line %d: the value is not a one-line scalar (block scalar, alias, tag or multi-line quote); "
-        "change it by hand once, later runs will keep it" % 0
+        "%s: the value is not a one-line scalar (block scalar, alias, tag or multi-line quote); "
+        "change it by hand once, later runs will keep it" % where
     )
 
 
@@ -250,10 +251,7 @@ class _Editor:
     def replace_scalar(self, line: int, col: int, value: str) -> None:
         if line >= len(self.lines):
             raise ManifestError("%s: a value points past the end of the file" % self.path)
-        try:
-            start, end, style = _scalar_span(self.lines[line], col)
-        except ManifestError as exc:
-            raise ManifestError(str(exc).replace("line 0", "%s line %d" % (self.path, line + 1)))
+        start, end, style = _scalar_span(self.lines[line], col, "%s line %d" % (self.path, line + 1))
         self.add(self.offset(line, start), self.offset(line, end), _render_scalar(value, style))
 
 
