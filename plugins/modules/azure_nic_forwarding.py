@@ -36,7 +36,9 @@ description:
     nodes' pod routes, so this module is also how a playbook learns node IPs from
     Azure.
   - B(Partial failure.) When some NICs fail (not found, permission denied, a
-    failed long-running operation), the others are still handled. The module
+    failed long-running operation), the others are still handled. Targets the
+    options cannot name (a VM or NIC name without O(resource_group), an id of
+    another resource type) fail the task before anything is read or written. The module
     then fails with a message naming each failed VM or NIC and why, and RV(nics)
     still lists every NIC that was handled, with what changed.
 author:
@@ -336,6 +338,15 @@ def main() -> None:
         subscription_id = module.subscription_id
         vm_refs, failures = parse_targets(params["vms"], VM_TYPE, subscription_id, params["resource_group"])
         nic_refs, nic_failures = parse_targets(params["nics"], NIC_TYPE, subscription_id, params["resource_group"])
+        failures += nic_failures
+        if failures:
+            # Targets the options cannot even name are a mistake in the task:
+            # report them before touching any NIC rather than half-apply it.
+            module.fail_json(
+                msg=failure_message(failures, [], params["enabled"]),
+                failures=[{"target": f.target, "reason": f.reason} for f in failures],
+                nics=[],
+            )
         run = ForwardingRun(
             ArmNicApi(module.arm),
             ERRORS,
@@ -344,7 +355,7 @@ def main() -> None:
             all_nics=params["all_nics"],
             max_parallel=params["max_parallel"],
         )
-        outcome = run.run(vm_refs, nic_refs, failures + nic_failures)
+        outcome = run.run(vm_refs, nic_refs)
 
     result: Dict[str, Any] = {"changed": outcome.changed, "nics": outcome.records}
     if module._diff:

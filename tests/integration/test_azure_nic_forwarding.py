@@ -326,3 +326,16 @@ def test_partial_failure_completes_the_others_and_names_each_failure(azure_emula
     assert set(failed) == {"VM ghost-vm", "NIC missing-nic", "NIC node-1-nic (resource group rg-k8s)", lro_failed[0]}
     assert emu.get_resource(nic_id(completed))["properties"]["enableIPForwarding"] is True
     assert emu.get_resource(nic_id("node-1-nic"))["properties"]["enableIPForwarding"] is False
+
+
+def test_targets_the_options_cannot_name_fail_before_any_request(azure_emulator):
+    emu = azure_emulator
+    vm_as_nic = rid("rg-k8s", "virtualMachines", "node-0", provider="Microsoft.Compute")
+
+    result = run(emu, {"vms": ["node-0"], "nics": [vm_as_nic, nic_id("node-1-nic")]})
+
+    assert result["failed"] is True
+    assert result["msg"].startswith("Could not enable IP forwarding on 2 target(s): node-0: VM names need resource_group")
+    assert f"{vm_as_nic}: is a Microsoft.Compute/virtualMachines id, not a NIC id" in result["msg"]
+    assert result["nics"] == []
+    assert [r for r in emu.requests() if r["kind"] == "arm"] == []
