@@ -163,6 +163,10 @@ class ControlClient(ControlApi):
             raise ControlError(data.get("error", f"HTTP {status}"))
         return data.get("result")
 
+    def reset(self, seed=None) -> dict:
+        self._info = None  # the identity may change with the seed
+        return super().reset(seed)
+
     def info(self) -> dict:
         if self._info is None:
             status, data = self._request("GET", "/_emulator/info", None)
