@@ -298,14 +298,15 @@ def link_pythons(wanted: list[str]) -> tuple[Path, list[str], list[str]]:
 
 def sanity_env(python: Path, pythons_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env["HOME"] = str(SANITY_HOME)
-    # Keep using the user's pip cache (downloads of pylint & co. are the slow part).
+    # Keep the user's pip configuration (index, proxy, certificates) and pip cache (downloads
+    # of pylint & co. are the slow part) although HOME moves.
+    env.setdefault("XDG_CONFIG_HOME", str(Path("~/.config").expanduser()))
     env.setdefault("PIP_CACHE_DIR", str(Path("~/.cache/pip").expanduser()))
+    env["HOME"] = str(SANITY_HOME)
     # ansible-test sets up its own collection search path; an inherited one (the Makefile's
     # symlink to the checkout) would let ansible find files outside the copy under test.
     env.pop("ANSIBLE_COLLECTIONS_PATH", None)
     env.pop("ANSIBLE_COLLECTIONS_PATHS", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PATH"] = os.pathsep.join([str(python.parent), str(pythons_dir), env.get("PATH", "")])
     return env
 
