@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +25,12 @@ CALLBACKS = Path(__file__).resolve().parent / "fixtures" / "calico" / "callback_
 # ansible-core 2.19 routes the "json" stdout callback to ansible.posix, which is not
 # installed here; this callback prints the same document (see its docstring).
 ENV = {"ANSIBLE_STDOUT_CALLBACK": "calico_json", "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS)}
+# A second interpreter without ruamel.yaml shows the module's behaviour on hosts that lack it.
 SYSTEM_PYTHON = "/usr/bin/python3"
+SYSTEM_PYTHON_LACKS_RUAMEL = (
+    os.path.exists(SYSTEM_PYTHON)
+    and subprocess.run([SYSTEM_PYTHON, "-c", "import ruamel.yaml"], capture_output=True, check=False).returncode != 0
+)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
 
@@ -290,8 +296,9 @@ def test_bad_input_fails_with_a_message_and_leaves_files_untouched(tmp_path):
         "create in a missing directory": ("nodir/calico.env", {"create": True}, "directory %s does not exist" % (tmp_path / "nodir")),
         "fieldRef variable": ("calico.yaml", {"extra_env": {"NODENAME": "node-1"}}, "env NODENAME comes from fieldRef"),
         "backend in extra_env": ("calico.yaml", {"extra_env": {"CALICO_NETWORKING_BACKEND": "bird"}}, "with the backend option"),
-        "no ruamel.yaml": ("policy-only.yaml", {"backend": "bird"}, "Failed to import the required Python library (ruamel.yaml)"),
     }
+    if SYSTEM_PYTHON_LACKS_RUAMEL:
+        cases["no ruamel.yaml"] = ("policy-only.yaml", {"backend": "bird"}, "Failed to import the required Python library (ruamel.yaml)")
     tasks = ""
     for task_name, (name, extra, _) in cases.items():
         # JSON is YAML flow style: the options inline, quoted safely.
