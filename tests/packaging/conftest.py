@@ -25,6 +25,9 @@ BIN_DIR = Path(sys.executable).parent
 NAMESPACE, NAME = "calico", "azure"
 
 TARBALL_SIZE = pytest.StashKey[int]()
+# What git showed right before the build: in a checkout others are editing, listing it later
+# could differ from what was packed.
+VISIBLE_AT_BUILD = pytest.StashKey[set]()
 
 
 def tool(name: str) -> str:
@@ -75,6 +78,7 @@ def build(source: Path, output: Path) -> Path:
 @pytest.fixture(scope="session")
 def tarball(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
     """The collection tarball built from the checkout as it is."""
+    pytestconfig.stash[VISIBLE_AT_BUILD] = git_visible_files(REPO_ROOT)
     path = build(REPO_ROOT, tmp_path_factory.mktemp("dist"))
     pytestconfig.stash[TARBALL_SIZE] = path.stat().st_size
     return path

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, ansible_env, build, git_visible_files, run, tool
+from conftest import VISIBLE_AT_BUILD, REPO_ROOT, ansible_env, build, git_visible_files, run, tool
 
 # What ansible-galaxy itself never packs (ansible/galaxy/collection/__init__.py), on top of
 # galaxy.yml's build_ignore.
@@ -68,9 +68,9 @@ def ansible_doc(collections_dir: Path, *args: str) -> dict:
 # --- contents ------------------------------------------------------------------------------------
 
 
-def test_tarball_holds_exactly_the_collection_files_git_sees(tarball: Path) -> None:
+def test_tarball_holds_exactly_the_collection_files_git_sees(tarball: Path, pytestconfig: pytest.Config) -> None:
     patterns = build_ignore_patterns()
-    expected = {rel for rel in git_visible_files(REPO_ROOT) if not galaxy_ignores(rel, patterns)}
+    expected = {rel for rel in pytestconfig.stash[VISIBLE_AT_BUILD] if not galaxy_ignores(rel, patterns)}
     shipped = tarball_files(tarball) - {"MANIFEST.json", "FILES.json"}
     extra = sorted(shipped - expected)
     assert not extra, f"shipped although git ignores them (local state?): {extra}"
