@@ -12,13 +12,22 @@ an unquoted value runs to the end of the line (a ``#`` inside it is part of
 the value), its trailing whitespace is dropped and a backslash escapes the next
 character (a backslash at the end of the line continues the value on the next
 one); single quotes are literal; inside double quotes a backslash escapes
-``" \\ ` $`` and a newline; quoted values may span lines; when a key is
-assigned more than once, the last assignment wins. An ``export`` prefix, which
-shell scripts sourcing the same file need, is accepted and kept.
+``" \\ ` $`` and a newline; quoted values may span lines; a comment line
+ending in an odd number of backslashes swallows the next line; systemd's line
+breaks are LF and CR, so in a CRLF file a final backslash escapes the CR and
+continues nothing; when a key is assigned more than once, the last assignment
+wins. An ``export`` prefix, which shell scripts sourcing the same file need
+(systemd itself would ignore such a line), is accepted and kept.
+
+Lines that are neither comments nor assignments are refused rather than
+guessed at. Values are assumed to be what calico-node gets: systemd does not
+expand ``$VAR`` in an EnvironmentFile.
 
 Only the assignment being changed is rewritten, keeping its indentation,
 ``export`` prefix, spacing around ``=``, quoting style and line ending; new
-keys are appended with the file's own line ending (CRLF if the file uses it).
+keys are appended with the file's own line ending (CRLF if the file uses it),
+after an empty line only when the last line ends in a continuing backslash
+(which would otherwise swallow the new line).
 """
 
 from __future__ import annotations
