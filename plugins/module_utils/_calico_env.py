@@ -20,8 +20,7 @@ wins. An ``export`` prefix, which shell scripts sourcing the same file need
 (systemd itself would ignore such a line), is accepted and kept.
 
 Lines that are neither comments nor assignments are refused rather than
-guessed at. Values are assumed to be what calico-node gets: systemd does not
-expand ``$VAR`` in an EnvironmentFile.
+guessed at.
 
 Only the assignment being changed is rewritten, keeping its indentation,
 ``export`` prefix, spacing around ``=``, quoting style and line ending; new
