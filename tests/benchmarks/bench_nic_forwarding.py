@@ -180,8 +180,8 @@ def main(argv: List[str]) -> int:
     options, _others = parser.parse_known_args(argv)
     repeat = max(1, options.repeat)
     with Emulator(seed=seed(NODES)) as emu:
-        module_rows = median_rows([cases(emu, via_playbook=False) for _ in range(repeat)])
-        playbook_rows = median_rows([cases(emu, via_playbook=True) for _ in range(repeat)])
+        module_rows = median_rows([cases(emu, via_playbook=False) for _run in range(repeat)])
+        playbook_rows = median_rows([cases(emu, via_playbook=True) for _run in range(repeat)])
     print("azure_nic_forwarding: %d NICs in one resource group, %d ms per ARM request, %.0f s per LRO "
           "(Retry-After %d), max_parallel 10." % (NODES, REQUEST_MS, LRO_SECONDS, RETRY_AFTER))
     print("Targets: 100 NICs in < 3x the time of 1 NIC, <= 100 writes, <= 10 reads plus LRO polls; re-run 0 writes.")

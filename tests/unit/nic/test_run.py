@@ -149,7 +149,10 @@ def test_outside_change_that_already_enabled_forwarding_needs_no_write():
 def test_412_retries_are_bounded():
     arm = cluster(1)
     target = nic_id("node-0-nic")
-    touch = lambda: arm.outside_write(target, lambda nic: nic.setdefault("tags", {}).update(t="x"))  # noqa: E731
+
+    def touch():
+        arm.outside_write(target, lambda nic: nic.setdefault("tags", {}).update(t="x"))
+
     arm.before_put[target.lower()] = [touch]
     original_get = arm.get
 
