@@ -268,6 +268,20 @@ def _entra_reason(text: str) -> tuple:
     return None, first_line
 
 
+def _chain_attempts(text: str) -> list:
+    """The per-credential reasons of a ChainedTokenCredential failure ("Attempted credentials: ...")."""
+    if "Attempted credentials:" not in text:
+        return []
+    tail = text.split("Attempted credentials:", 1)[1]
+    attempts = []
+    for line in tail.splitlines():
+        line = line.strip()
+        if not line or line.startswith("To mitigate"):
+            continue
+        attempts.append(_entra_reason(line)[1] if "AADSTS" in line else line)
+    return attempts
+
+
 def _is_tls_failure(exc: BaseException) -> bool:
     import ssl
 
@@ -363,6 +377,17 @@ def map_azure_exception(
         # secret, unknown client...) or cannot be reached.
         if _is_tls_failure(exc):
             return transport_error(exc, url=authority, ca_bundle=ca_bundle, validate_certs=validate_certs)
+        attempts = _chain_attempts(str(exc))
+        if attempts:
+            # auth_source=auto with nothing configured: the CLI and managed identity both failed.
+            return AzureAuthError(
+                "No Azure credential worked for %s%s (tried %s). Set client_id, secret and tenant (or "
+                "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET / AZURE_SECRET, AZURE_TENANT_ID / AZURE_TENANT), use a profile "
+                "of ~/.azure/credentials, log in with az login, or run where a managed identity is available."
+                % (who, at, "; ".join(attempts)),
+                client_id=client_id,
+                code="CredentialUnavailable",
+            )
         code, reason = _entra_reason(str(exc))
         return AzureAuthError(
             "Authentication failed for %s%s: %s" % (who, at, reason),

@@ -181,3 +181,19 @@ def test_sdk_missing_names_pip_package_and_command():
         assert errors.pip_name_for_import_error(exc) == "azure-mgmt-core"
     err = errors.AzureSdkMissing("azure-identity")
     assert "pip install 'azure-identity>=1.15.0,<2.0.0'" in err.message
+
+
+def test_chained_credential_failure_lists_every_attempt_and_what_to_set():
+    exc = core.ClientAuthenticationError(message=(
+        "ChainedTokenCredential failed to retrieve a token from the included credentials.\n"
+        "Attempted credentials:\n\tAzureCliCredential: Azure CLI not found on path\n"
+        "\tManagedIdentityCredential: ManagedIdentityCredential authentication unavailable, no response from the "
+        "IMDS endpoint.\nTo mitigate this issue, please refer to the troubleshooting guidelines here at "
+        "https://aka.ms/azsdk/python/identity/defaultazurecredential/troubleshoot."))
+    err = errors.map_azure_exception(exc)
+    assert type(err) is errors.AzureAuthError and err.code == "CredentialUnavailable"
+    assert err.message.startswith(
+        "No Azure credential worked for the configured identity (tried AzureCliCredential: Azure CLI not found on "
+        "path; ManagedIdentityCredential: ManagedIdentityCredential authentication unavailable, no response from "
+        "the IMDS endpoint.). Set client_id, secret and tenant")
+    assert "troubleshoot" not in err.message
