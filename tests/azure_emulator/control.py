@@ -108,17 +108,17 @@ def handle(core, pending, body: bytes, info: dict) -> Response:
     """Serve ``/_emulator/<name>``: GET info, or POST a JSON object of keyword arguments."""
     name = pending.path.rstrip("/").split("/")[-1]
     if name == "info" and pending.method == "GET":
-        return Response(200, info, kind="control")
+        return Response(200, info)
     if name not in OPERATIONS or pending.method not in ("GET", "POST"):
-        return Response(404, {"error": f"unknown control operation {pending.method} {name}"}, kind="control")
+        return Response(404, {"error": f"unknown control operation {pending.method} {name}"})
     try:
         kwargs = json.loads(body) if body else {}
         if not isinstance(kwargs, dict):
             raise TypeError("the request body must be a JSON object of keyword arguments")
         result = getattr(core, name)(**kwargs)
     except (ArmError, ValueError, KeyError, TypeError, FileNotFoundError) as exc:
-        return Response(400, {"error": f"{type(exc).__name__}: {exc}"}, kind="control")
-    return Response(200, {"result": result}, kind="control")
+        return Response(400, {"error": f"{type(exc).__name__}: {exc}"})
+    return Response(200, {"result": result})
 
 
 class ControlError(RuntimeError):

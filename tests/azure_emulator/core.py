@@ -12,7 +12,7 @@ import copy
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -238,11 +238,11 @@ class Pending:
         core = self.core
         if self.area == "metadata":
             version = self.query.get("api-version", "")
-            return Response(200, metadata.endpoints(version, core.base_url, core.audiences), kind="metadata")
+            return Response(200, metadata.endpoints(version, core.base_url, core.audiences))
         if self.area == "entra":
             with core.lock:
                 response = core.entra.handle(self.method, self.path, self.headers, body)
-            return response or Response(404, {"error": "not_found", "error_description": f"No such endpoint: {self.method} {self.path}"}, kind="unknown")
+            return response or Response(404, {"error": "not_found", "error_description": f"No such endpoint: {self.method} {self.path}"})
         return self._arm(body)
 
     def _arm(self, body: bytes) -> Response:
@@ -303,7 +303,3 @@ class Pending:
             with self.core.lock:
                 self.core.log.append(entry)
         return entry
-
-
-def settings_dict(settings: Settings) -> dict:
-    return asdict(settings)

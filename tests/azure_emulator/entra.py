@@ -131,18 +131,18 @@ class Entra:
         tenant = parts[0]
         rest = "/".join(parts[1:]).lower()
         if method == "GET" and tenant.lower() == "common" and rest == "discovery/instance":
-            return Response(200, self._instance_discovery(), kind="openid")
+            return Response(200, self._instance_discovery())
         if method == "GET" and rest in ("v2.0/.well-known/openid-configuration", ".well-known/openid-configuration"):
             if not self._known_tenant(tenant):
-                return Response(400, EntraError(400, "invalid_tenant", 90002, self._tenant_missing(tenant)).body(), kind="openid")
-            return Response(200, self.openid_configuration(tenant), kind="openid")
+                return Response(400, EntraError(400, "invalid_tenant", 90002, self._tenant_missing(tenant)).body())
+            return Response(200, self.openid_configuration(tenant))
         if method == "GET" and rest == "discovery/v2.0/keys":
-            return Response(200, {"keys": [jwt_tools.jwk(self.key.public_key(), self.kid)]}, kind="openid")
+            return Response(200, {"keys": [jwt_tools.jwk(self.key.public_key(), self.kid)]})
         if method == "POST" and rest == "oauth2/v2.0/token":
             try:
-                return Response(200, self.token(tenant, headers, raw), {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}, kind="token")
+                return Response(200, self.token(tenant, headers, raw), {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
             except EntraError as exc:
-                return Response(exc.status, exc.body(), kind="token")
+                return Response(exc.status, exc.body())
         return None
 
     def _known_tenant(self, tenant: str) -> bool:

@@ -14,7 +14,6 @@ class Response:
     # Set by the ARM engine for the request log.
     resource_type: str | None = None
     resource_id: str | None = None
-    kind: str = "arm"  # arm | lro_poll | token | openid | metadata | control | unknown
 
     def payload(self) -> bytes:
         if self.body is None:
@@ -23,6 +22,3 @@ class Response:
             return self.body
         return json.dumps(self.body).encode()
 
-
-def json_response(status: int, body: object, headers: dict | None = None, kind: str = "arm") -> Response:
-    return Response(status=status, body=body, headers=dict(headers or {}), kind=kind)

@@ -66,7 +66,7 @@ class Handler(BaseHTTPRequestHandler):
             self._reset_connection()
             return
         if fault is not None:
-            response = Response(fault.status, fault.error_body(), kind=pending.kind)
+            response = Response(fault.status, fault.error_body())
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = str(int(fault.retry_after))
         else:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import re
-import uuid
 from typing import Callable
 
 from ..responses import Response
 from ..store import Store, new_etag, stamp_etag
 from . import errors
 from .errors import ArmError
-from .ids import ArmPath, key, parse
+from .ids import ArmPath, parse
 from .kinds import ChildKind, ResourceKind
 from .lro import Operation, OperationTable
 
@@ -329,21 +328,21 @@ class ArmEngine:
         retry = {"Retry-After": str(int(self.settings.retry_after))}
         if path.action == "operationResults":
             if not op.done:
-                return Response(202, None, {**retry, "Location": f"{self.base_url()}{_operation_results_path(op)}?api-version={version}"}, kind="lro_poll")
+                return Response(202, None, {**retry, "Location": f"{self.base_url()}{_operation_results_path(op)}?api-version={version}"})
             if op.failure:
-                return Response(400, {"error": dict(op.failure)}, kind="lro_poll")
+                return Response(400, {"error": dict(op.failure)})
             if op.kind == "delete":
-                return Response(204, None, kind="lro_poll")
+                return Response(204, None)
             if op.kind == "post":
-                return Response(200, op.result, kind="lro_poll")
-            return Response(200, self.render_id(op.target_id), kind="lro_poll")
+                return Response(200, op.result)
+            return Response(200, self.render_id(op.target_id))
         body: dict = {"status": op.status}
         if op.namespace.lower() == "microsoft.compute":
             # Compute's status document also names the operation and its start time.
             body.update({"name": op.id, "startTime": _iso(op.started_utc)})
         if op.failure and op.done:
             body["error"] = dict(op.failure)
-        return Response(200, body, retry if not op.done else {}, kind="lro_poll")
+        return Response(200, body, retry if not op.done else {})
 
     # ------------------------------------------------------------------ writes
     def _set_state(self, doc: dict, state: str, kind: ResourceKind) -> None:
@@ -536,10 +535,6 @@ def _parse_body(raw: bytes) -> dict:
     if not isinstance(body, dict):
         raise ArmError(400, "InvalidRequestContent", "The request content must be a JSON object.")
     return body
-
-
-def new_request_id() -> str:
-    return str(uuid.uuid4())
 
 
 # ---------------------------------------------------------------------- out-of-band writes
