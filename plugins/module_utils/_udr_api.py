@@ -36,9 +36,9 @@ MAX_WRITE_ATTEMPTS = 5
 
 
 class ValidationFailed(Exception):
-    """Input or state that must not be written; ``errors`` lists every problem."""
+    """Input or state that must not be written; ``errors`` lists every problem (one message per argument)."""
 
-    def __init__(self, errors: Sequence[str]) -> None:
+    def __init__(self, *errors: str) -> None:
         self.errors = list(errors)
         super(ValidationFailed, self).__init__("; ".join(self.errors))
 
@@ -123,7 +123,7 @@ class RouteTableConverger(object):
             for s in self.params.get("subnets") or []
         ]
         if errors:
-            raise ValidationFailed(errors)
+            raise ValidationFailed(*errors)
         return routes, scope, refs
 
     def _read_vnets(self, table: Optional[Mapping[str, Any]], refs: Sequence[logic.SubnetRef]) -> Dict[Tuple[str, str], logic.VnetView]:
@@ -189,19 +189,20 @@ class RouteTableConverger(object):
             )
         return plan, body, needs_write, errors
 
-    def _location(self, table: Optional[Mapping[str, Any]]) -> Tuple[Optional[str], List[str]]:
+    def _location(self, table: Optional[Mapping[str, Any]]) -> Optional[str]:
+        """Where the table is (or will be created): as read, else the option, else the resource group's."""
         wanted = self.params.get("location")
         if table is not None:
             current = table.get("location") or ""
             if wanted and _location_key(wanted) != _location_key(current):
-                return current, [
+                raise ValidationFailed(
                     "route table '%s' is in location '%s', not '%s'; a route table cannot move: remove location or "
                     "delete the table first" % (self.name, current, wanted)
-                ]
-            return current, []
+                )
+            return current
         if wanted:
-            return wanted, []
-        return self.arm.resource_group_location(self.resource_group), []
+            return wanted
+        return self.arm.resource_group_location(self.resource_group)
 
     def present(self) -> Dict[str, Any]:
         wanted, scope, refs = self._parse_input()
@@ -215,10 +216,9 @@ class RouteTableConverger(object):
         errors.extend(association_errors)
         pods = logic.pod_routes(wanted, scope)
         errors.extend(logic.vnet_errors(pods, wanted, list(vnets.values())))
-        location, location_errors = self._location(table)
-        errors.extend(location_errors)
         if errors:
-            raise ValidationFailed(errors)
+            raise ValidationFailed(*errors)
+        location = self._location(table)
         nics = self._read_nics(wanted, vnets)
 
         before = self._lines(table, logic.subnet_ids_of_table(table))
@@ -227,7 +227,7 @@ class RouteTableConverger(object):
             attempts += 1
             plan, body, needs_write, plan_errors = self._plan_table(table, wanted, scope, location)
             if plan_errors:
-                raise ValidationFailed(plan_errors)
+                raise ValidationFailed(*plan_errors)
             if not needs_write or self.check_mode:
                 final = table if not needs_write else self._predicted(table, body)
                 break
@@ -236,10 +236,10 @@ class RouteTableConverger(object):
                 break
             except AzurePreconditionFailed:
                 if attempts >= MAX_WRITE_ATTEMPTS:
-                    raise ValidationFailed([
+                    raise ValidationFailed(
                         "route table '%s' was changed by another writer %d times in a row while this module tried to "
                         "write it; nothing of this run was written. Run the task again." % (self.name, attempts)
-                    ])
+                    )
                 # Another writer got in between: start again from its result so its routes are kept.
                 table = self.arm.get_or_none(self.table_id)
 
@@ -314,12 +314,12 @@ class RouteTableConverger(object):
             if table_id is None and not ids.same_id(current, self.table_id):
                 return  # dissociating, and the subnet is no longer ours: leave it
             if table_id is not None and current and not ids.same_id(current, expected_current):
-                raise ValidationFailed([
+                raise ValidationFailed(
                     "subnet %s was associated with route table %s by someone else while this module ran; "
                     "the route table was written, the subnet was left alone. Check who manages it, then run "
                     "the task again (with force_subnet_association: true to replace it)"
                     % (logic.subnet_label(subnet_id), current)
-                ])
+                )
             body = logic.subnet_with_route_table(subnet, table_id)
             try:
                 self.arm.put_subnet(subnet_id, body, subnet.get("etag"))
@@ -333,7 +333,7 @@ class RouteTableConverger(object):
     def absent(self) -> Dict[str, Any]:
         errors = logic.name_errors("route table", self.name)
         if errors:
-            raise ValidationFailed(errors)
+            raise ValidationFailed(*errors)
         table = self.arm.get_or_none(self.table_id)
         result = {
             "changed": False,
