@@ -15,7 +15,10 @@ Parts:
   names/ids -> NIC references, in any resource group or subscription;
 - read planning: one paged list per resource group that holds several of the
   wanted resources instead of one GET each;
-- the per-NIC result record, diff lines and the aggregated failure message.
+- the per-NIC result record, diff lines and the aggregated failure message;
+- ForwardingRun, the whole flow over an injected I/O seam (NicApi): resolve,
+  read, write with If-Match (re-read and retry on 412), wait for the
+  operations, collect per-target failures.
 """
 
 from __future__ import annotations
@@ -33,12 +36,10 @@ FORWARDING_PROPERTY = "enableIPForwarding"
 NIC_TYPE = "Microsoft.Network/networkInterfaces"
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 
-# ARM rewrites these on every successful PUT, whatever the body said; every
-# other part of the NIC must come back exactly as it was before the write.
-VOLATILE_PATHS: Tuple[Tuple[str, ...], ...] = (
-    ("etag",),
-    ("properties", "provisioningState"),
-)
+# ARM rewrites these on every successful PUT, whatever the body said, on the
+# NIC and on each embedded ipConfiguration alike; every other part of the NIC
+# must come back exactly as it was before the write.
+VOLATILE_KEYS: Tuple[str, ...] = ("etag", "provisioningState")
 
 # A paged list costs one read per page (ARM pages hold far more NICs than
 # a cluster has nodes), a GET costs one read per resource.  Listing only pays
@@ -100,23 +101,20 @@ def with_forwarding(nic: Mapping[str, Any], enabled: bool) -> Dict[str, Any]:
 def json_differences(
     before: Any,
     after: Any,
-    ignore: Iterable[Tuple[str, ...]] = VOLATILE_PATHS,
+    ignore_keys: Iterable[str] = VOLATILE_KEYS,
     _path: Tuple[str, ...] = (),
 ) -> List[str]:
     """Paths (``properties.ipConfigurations[1].properties.subnet``) that differ.
 
-    Lists are compared position by position: ARM keeps the order of
-    ipConfigurations, DNS servers and pools, and a reorder is a change too.
+    Keys named in ``ignore_keys`` are skipped at any depth.  Lists are compared
+    position by position: ARM keeps the order of ipConfigurations, DNS servers
+    and pools, and a reorder is a change too.
     """
-    ignored = {tuple(p) for p in ignore}
-    if _path in ignored:
-        return []
+    ignored = frozenset(ignore_keys)
     if isinstance(before, dict) and isinstance(after, dict):
         found: List[str] = []
-        for key in sorted(set(before) | set(after)):
+        for key in sorted((set(before) | set(after)) - ignored):
             child = _path + (str(key),)
-            if child in ignored:
-                continue
             if key not in before or key not in after:
                 found.append(_format_path(child))
             else:

@@ -91,10 +91,15 @@ def test_json_differences_reports_each_kind_of_change():
         },
         "tags": {"k": "v"},
     }
+    before["properties"]["ipConfigurations"][0]["etag"] = "1"
     after = copy.deepcopy(before)
     after["etag"] = "2"
     after["properties"]["provisioningState"] = "Updating"
-    assert json_differences(before, after) == [], "etag and provisioningState are ARM's to change"
+    after["properties"]["ipConfigurations"][0]["etag"] = "2"
+    assert json_differences(before, after) == [], "etag and provisioningState are ARM's to change, at any depth"
+    assert json_differences(before, after, ignore_keys=()) == [
+        "etag", "properties.ipConfigurations[0].etag", "properties.provisioningState"
+    ]
 
     after["properties"]["dnsSettings"]["dnsServers"].reverse()
     del after["properties"]["networkSecurityGroup"]
