@@ -282,7 +282,7 @@ def parse_targets(
 
 
 def vm_nic_refs(vm: Mapping[str, Any], all_nics: bool, vm_label: str) -> List[ResourceRef]:
-    """The NICs a VM uses: its primary NIC, or every NIC with ``all_nics``.
+    """The NICs a VM uses: its primary NIC, or every NIC with ``all_nics`` (primary first).
 
     Azure marks the primary NIC with ``properties.primary`` only when a VM has
     several; a VM with one NIC has no mark and that NIC is the primary.
@@ -300,7 +300,8 @@ def vm_nic_refs(vm: Mapping[str, Any], all_nics: bool, vm_label: str) -> List[Re
     if not refs:
         raise TargetError(vm_label, "the VM has no network interface in its networkProfile")
     if all_nics:
-        return [ref for ref, _primary in refs]
+        # Primary first: callers that want one address per VM take the first.
+        return [ref for ref, primary in refs if primary] + [ref for ref, primary in refs if not primary]
     marked = [ref for ref, primary in refs if primary]
     if marked:
         return marked[:1]

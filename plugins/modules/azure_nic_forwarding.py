@@ -145,7 +145,8 @@ EXAMPLES = r"""
 RETURN = r"""
 nics:
   description:
-    - One entry per NIC that was handled, in the order of O(vms) then O(nics).
+    - One entry per NIC that was handled, in the order of O(vms) then O(nics). With O(all_nics=true), a VM's
+      primary NIC comes before its other NICs.
     - On failure, the NICs that were handled anyway (a failed NIC is listed in RV(failures) instead).
   returned: always
   type: list

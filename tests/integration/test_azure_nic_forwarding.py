@@ -197,10 +197,12 @@ OTHER_GROUP_SEED = {
         {
             "name": "gw-0",
             "resource_group": "rg-vms",
+            # The primary NIC is listed second: the module must go by the primary flag, not the order.
             "nics": [
-                {"name": "gw-0-eth0", "resource_group": "rg-nics", "subnet": "vnet/nodes", "private_ip": "10.240.1.4"},
                 {"name": "gw-0-eth1", "resource_group": "rg-nics", "subnet": "vnet/nodes", "private_ip": "10.240.1.5",
                  "primary": False},
+                {"name": "gw-0-eth0", "resource_group": "rg-nics", "subnet": "vnet/nodes", "private_ip": "10.240.1.4",
+                 "primary": True},
             ],
         }
     ],

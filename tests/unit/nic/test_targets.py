@@ -71,7 +71,7 @@ def test_parse_targets_collects_failures_and_deduplicates():
 def test_vm_primary_nic_is_the_marked_one():
     vm = make_vm("vm", ["a", "b", "c"], primary="b")
     assert [r.name for r in vm_nic_refs(vm, False, "VM vm")] == ["b"]
-    assert [r.name for r in vm_nic_refs(vm, True, "VM vm")] == ["a", "b", "c"]
+    assert [r.name for r in vm_nic_refs(vm, True, "VM vm")] == ["b", "a", "c"], "primary first, then VM order"
 
 
 def test_a_vm_with_one_unmarked_nic_uses_it():
