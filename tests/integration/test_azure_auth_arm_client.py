@@ -274,3 +274,24 @@ def test_one_client_serves_a_thread_pool(emu, arm):
     counts = emu.counts()
     assert counts["by_method"]["PUT"] == 8
     assert counts["token_requests"] == 1
+
+
+def test_busy_table_without_retries_is_throttled_with_nrp_code(emu):
+    arm = client_for(emu, max_retries=0)
+    emu.set_latency(lro_seconds=2.0, retry_after=1)
+    table = route_table_id(emu.subscription_id, RG, "rt-existing")
+    body = arm.get(table)
+    emu.clear_log()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(arm.put, table, body)
+        deadline = time.monotonic() + 10
+        while not any(e["method"] == "PUT" for e in emu.requests()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(AzureThrottled) as err:
+            arm.put(route_id(emu.subscription_id, RG, "rt-existing", "node-y"),
+                    {"properties": {"addressPrefix": "10.244.8.0/24", "nextHopType": "VirtualAppliance",
+                                    "nextHopIpAddress": "10.0.0.8"}})
+        running.result(timeout=60)
+    assert err.value.code == "RetryableErrorDueToAnotherOperation"
+    assert err.value.retries == 0
+    assert "Route 'node-y' of route table 'rt-existing'" in err.value.message
