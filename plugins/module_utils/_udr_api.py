@@ -221,10 +221,11 @@ class RouteTableConverger(object):
         location = self._location(table)
         nics = self._read_nics(wanted, vnets)
 
-        before = self._lines(table, logic.subnet_ids_of_table(table))
         attempts = 0
         while True:
             attempts += 1
+            # After a lost race the diff starts from what the other writer left.
+            before = self._lines(table, logic.subnet_ids_of_table(table))
             plan, body, needs_write, plan_errors = self._plan_table(table, wanted, scope, location)
             if plan_errors:
                 raise ValidationFailed(*plan_errors)

@@ -222,6 +222,9 @@ def test_outside_writer_is_merged_after_412(arm):
     result = converger(arm, subnets=None).present()
     assert result["attempts"] == 2
     assert sorted(r["name"] for r in arm._render(RT)["properties"]["routes"]) == ["node-0", "node-9"]
+    # the diff starts from the table the write actually replaced, the other writer's route included
+    assert "route node-9: 10.244.9.0/24 -> VirtualAppliance 10.240.0.9" in result["diff"]["before"]
+    assert result["routes_added"] == 1 and result["routes_removed"] == 0
 
 
 def test_gives_up_after_bounded_attempts_and_says_so(arm):
