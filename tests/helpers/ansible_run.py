@@ -1,7 +1,9 @@
 """Run ansible-playbook the way a user does, and read its result as data.
 
 Tests call :func:`run_playbook` with a playbook (text or path); it runs the
-real ``ansible-playbook`` in a subprocess with the json stdout callback, so a
+real ``ansible-playbook`` in a subprocess with a JSON stdout callback
+(``callback_plugins/calico_json.py``: the output shape of ansible.posix.json,
+which ansible-core 2.19 no longer ships), so a
 test sees every task's result (changed, diff, warnings, msg) exactly as
 Ansible reports them, without parsing human output.
 """
@@ -20,6 +22,7 @@ from typing import Any, Mapping, Sequence
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS_DIR = REPO_ROOT / ".cache" / "collections"
 BIN_DIR = Path(sys.executable).parent
+CALLBACK_DIR = Path(__file__).resolve().parent / "callback_plugins"
 
 
 @dataclass
@@ -53,7 +56,8 @@ def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env.update(
         {
             "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_DIR),
-            "ANSIBLE_STDOUT_CALLBACK": "json",
+            "ANSIBLE_STDOUT_CALLBACK": "calico_json",
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
             "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
