@@ -162,7 +162,10 @@ def test_check_apply_rerun_and_diff(azure_emulator):
     aci_before = emu.get_resource(subnet_id(emu, "aci"))
 
     # check mode: exact prediction, no write at all
-    checked = assert_ok(run(emu, routes_task(**args), check=True, diff=True))
+    info_task = {"name": "info", "calico.azure.azure_udr_routes_info": {"resource_group": RG, "name": TABLE}}
+    checked_run = run(emu, routes_task(**args), info_task, check=True, diff=True)
+    checked = assert_ok(checked_run)
+    assert assert_ok(checked_run, "info")["exists"] is False
     assert checked["changed"] is True
     assert (checked["routes_added"], checked["routes_changed"], checked["routes_removed"]) == (4, 0, 0)
     assert arm_writes(emu) == []
@@ -171,7 +174,6 @@ def test_check_apply_rerun_and_diff(azure_emulator):
     assert "subnet vnet-k8s/aci (resource group rg-k8s)" in checked["diff"]["after"]
 
     # apply: one table PUT (all routes) + one PUT per subnet; then the info module reads it back
-    info_task = {"name": "info", "calico.azure.azure_udr_routes_info": {"resource_group": RG, "name": TABLE}}
     applied_run = run(emu, routes_task(**args), info_task)
     applied = assert_ok(applied_run)
     assert applied["changed"] is True
