@@ -627,12 +627,18 @@ class ForwardingRun:
         re-read and retry on their version, a bounded number of times.
         """
         attempts = 0
+        reread = False
         while True:
             current = forwarding_of(nic)
             if current == self.enabled:
                 return nic_record(nic, current, current, False, vm_name)
             if self.check_mode:
                 return nic_record(nic, current, self.enabled, True, vm_name)
+            if not nic.get("etag") and not reread:
+                # A listed NIC without its etag: read it alone, so the write
+                # can be conditional (If-Match) and not undo someone's change.
+                nic, reread = self.api.get(ref.id), True
+                continue
             attempts += 1
             try:
                 operation = self.api.begin_put(

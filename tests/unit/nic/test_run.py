@@ -301,3 +301,18 @@ def test_an_operation_that_never_finishes_is_reported_after_the_timeout():
                                                     "NIC node-1-nic (resource group rg1)"]
     assert "still running after 60 seconds" in outcome.failures[0].reason
     assert 60 <= clock.now - 1000.0 <= 80
+
+
+def test_a_listed_nic_without_etag_is_read_alone_before_its_conditional_write():
+    arm = cluster(3)
+    original_list = arm.list_group
+
+    def list_without_etags(*args):
+        return [{k: v for k, v in item.items() if k != "etag"} for item in original_list(*args)]
+
+    arm.list_group = list_without_etags
+    outcome = run(arm, nics=["node-0-nic", "node-1-nic", "node-2-nic"])
+
+    assert outcome.failures == [] and outcome.changed
+    assert arm.count("get") == 3
+    assert all(call[2] for call in arm.calls if call[0] == "put"), "every PUT carries If-Match"
