@@ -181,6 +181,8 @@ def test_check_apply_rerun_and_diff(azure_emulator):
     assert sorted(r["resource_id"].rsplit("/", 1)[-1] for r in arm_writes(emu) if "subnets" in r["resource_id"]) == ["aci", "nodes"]
     assert len(arm_writes(emu)) == 3
     assert table_puts(emu)[0]["if_none_match"] == "*"  # a table created concurrently is never overwritten
+    subnet_puts = [r for r in arm_writes(emu) if is_path_of(r, "subnets")]
+    assert all(r["if_match"] and r["if_match"].startswith('W/"') for r in subnet_puts)  # each as read, If-Match
 
     table = emu.get_resource(table_id(emu))
     assert route_map(table) == {
@@ -258,6 +260,7 @@ def test_purge_only_inside_cluster_cidr(azure_emulator):
         ]},
     })
     wanted = [{"name": "node-1", "address_prefix": "10.244.1.0/24", "next_hop_ip": "10.240.0.5"}]
+    etag_read = emu.get_resource(table_id(emu))["etag"]
 
     scope = ["10.244.0.0/16"]
     result = run(
@@ -270,6 +273,7 @@ def test_purge_only_inside_cluster_cidr(azure_emulator):
     purged = assert_ok(result, "purge")
     assert (purged["changed"], purged["routes_removed"]) == (True, 1)
     assert len(arm_writes(emu)) == 1 and len(table_puts(emu)) == 1
+    assert table_puts(emu)[0]["if_match"] == etag_read
     # the default route and the peer's route (outside cluster_cidr) survive
     assert sorted(route_map(emu.get_resource(table_id(emu)))) == ["default", "node-1", "peer"]
 
