@@ -198,6 +198,35 @@ def control(run_dir: Path):
     return ControlClient(azure["base_url"], azure["ca_file"])
 
 
+def resource_ids(world: dict) -> dict:
+    names = world["names"]
+    group = f"/subscriptions/{names['subscription_id']}/resourceGroups/{names['resource_group']}/providers/Microsoft.Network"
+    return {
+        "route_table": f"{group}/routeTables/{names['route_table_name']}",
+        "subnet": f"{group}/virtualNetworks/{names['vnet_name']}/subnets/{names['subnet_name']}",
+        "nics": [f"{group}/networkInterfaces/{host['name']}-nic" for host in world["hosts"]],
+    }
+
+
+def snapshot(run_dir: Path) -> dict:
+    """The stand-in's request counts and the resources site.yml manages, in one call.
+
+    Control reads are not ARM requests: they never show in the counts.
+    """
+    world = json.loads((run_dir / "world.json").read_text())
+    ids = resource_ids(world)
+    client = control(run_dir)
+    try:
+        return {
+            "counts": client.counts(),
+            "route_table": client.get_resource(ids["route_table"]),
+            "subnet": client.get_resource(ids["subnet"]),
+            "nics": [client.get_resource(nic) for nic in ids["nics"]],
+        }
+    finally:
+        client.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     up_p.add_argument("--resource-group", default="k8s-cluster")
     down_p = sub.add_parser("down")
     down_p.add_argument("--run-dir", type=Path, required=True)
+    snap = sub.add_parser("snapshot", help="print request counts, route table, subnet and NICs as JSON")
+    snap.add_argument("--run-dir", type=Path, required=True)
     ctl = sub.add_parser("control", help="call a control operation of the stand-in and print its JSON result")
     ctl.add_argument("--run-dir", type=Path, required=True)
     ctl.add_argument("operation")
@@ -223,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(world, indent=2))
     elif args.command == "down":
         down(args.run_dir)
+    elif args.command == "snapshot":
+        print(json.dumps(snapshot(args.run_dir)))
     else:
         client = control(args.run_dir)
         try:
