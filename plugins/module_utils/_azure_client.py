@@ -107,7 +107,19 @@ def _import_sdk() -> Dict[str, Any]:
         from azure.mgmt.core.polling.arm_polling import ARMPolling
     except ImportError as err:
         raise AzureSdkMissing(pip_name_for_import_error(err), traceback.format_exc())
-    return locals()
+    return {
+        "requests": requests,
+        "HTTPAdapter": HTTPAdapter,
+        "Retry": Retry,
+        "core_exceptions": core_exceptions,
+        "policies": policies,
+        "RequestsTransport": RequestsTransport,
+        "HttpRequest": HttpRequest,
+        "ARMPipelineClient": ARMPipelineClient,
+        "ARMAutoResourceProviderRegistrationPolicy": ARMAutoResourceProviderRegistrationPolicy,
+        "ARMChallengeAuthenticationPolicy": ARMChallengeAuthenticationPolicy,
+        "ARMPolling": ARMPolling,
+    }
 
 
 class _SerializedCredential(object):
