@@ -124,7 +124,7 @@ class EmulatorCore:
     def fail_next_lro(self, count: int = 1, code: str = "InternalServerError",
                       message: str = "An error occurred while the operation was running.") -> None:
         with self.lock:
-            self.engine.lro_failures.extend({"code": code, "message": message} for _ in range(int(count)))
+            self.engine.lro_failures.extend([{"code": code, "message": message}] * int(count))
 
     def set_latency(self, request_ms: float = 0, lro_seconds: float = 0.0, retry_after: int | None = None,
                     lro_in_progress_polls: int | None = None) -> None:

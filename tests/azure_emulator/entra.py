@@ -339,7 +339,7 @@ class Entra:
                 "Authentication failed. The 'Authorization' header is missing.",
                 headers={"WWW-Authenticate": f'{challenge}, error_description="The authentication failed because of missing \'Authorization\' header."'},
             )
-        scheme, _, token = authorization.partition(" ")
+        scheme, token = (authorization.split(" ", 1) + [""])[:2]
         if scheme.lower() != "bearer" or not token:
             raise ArmError(
                 401,

@@ -21,4 +21,3 @@ class Response:
         if isinstance(self.body, bytes):
             return self.body
         return json.dumps(self.body).encode()
-

@@ -284,10 +284,15 @@ class _Expander:
 def apply(engine, entra, spec: dict, base: Path | None = None) -> dict:
     """Load identities and resources of ``spec`` into an empty engine/entra; returns the identity."""
     ident = identity(spec)
-    entra.add_principal(principal_from({**(spec.get("service_principal") or {}), **{"client_id": ident["client_id"], "client_secret": ident["client_secret"]}}, ident["tenant_id"], base))
+    main_principal = {**(spec.get("service_principal") or {}), "client_id": ident["client_id"], "client_secret": ident["client_secret"]}
+    entra.add_principal(principal_from(main_principal, ident["tenant_id"], base))
     for extra in spec.get("service_principals") or []:
         entra.add_principal(principal_from(extra, ident["tenant_id"], base))
-    engine.subscriptions[ident["subscription_id"].lower()] = {"subscriptionId": ident["subscription_id"], "tenantId": ident["tenant_id"], "displayName": spec.get("subscription_name", "Emulated subscription")}
+    engine.subscriptions[ident["subscription_id"].lower()] = {
+        "subscriptionId": ident["subscription_id"],
+        "tenantId": ident["tenant_id"],
+        "displayName": spec.get("subscription_name", "Emulated subscription"),
+    }
     for extra in spec.get("subscriptions") or []:
         engine.subscriptions[str(extra["subscription_id"]).lower()] = {
             "subscriptionId": str(extra["subscription_id"]),

@@ -42,17 +42,15 @@ def _missing_reference(ref_id: str, owner_id: str) -> ArmError:
 
 
 def iter_subnets(engine):
-    """(vnet document, subnet) for every subnet in the store."""
+    """Every subnet in the store."""
     for vnet in engine.store.of_type(VNET):
-        for subnet in (vnet.get("properties") or {}).get("subnets") or []:
-            yield vnet, subnet
+        yield from (vnet.get("properties") or {}).get("subnets") or []
 
 
 def iter_ip_configurations(engine):
-    """(nic document, ipConfiguration) for every NIC ipConfiguration in the store."""
+    """Every NIC ipConfiguration in the store."""
     for nic in engine.store.of_type(NIC):
-        for ipc in (nic.get("properties") or {}).get("ipConfigurations") or []:
-            yield nic, ipc
+        yield from (nic.get("properties") or {}).get("ipConfigurations") or []
 
 
 def bump_etag(engine, resource_id: str | None) -> None:
@@ -110,7 +108,11 @@ class RouteTableKind(ResourceKind):
 
     def render(self, engine, stored):
         doc = copy.deepcopy(stored)
-        subnets = [{"id": subnet["id"]} for _, subnet in iter_subnets(engine) if key(_ref_id((subnet.get("properties") or {}).get("routeTable")) or "") == key(stored["id"])]
+        subnets = [
+            {"id": subnet["id"]}
+            for subnet in iter_subnets(engine)
+            if key(_ref_id((subnet.get("properties") or {}).get("routeTable")) or "") == key(stored["id"])
+        ]
         if subnets:
             doc["properties"]["subnets"] = subnets
         return doc
@@ -185,7 +187,7 @@ class SubnetChild(ChildKind):
     def users(self, engine, subnet_id: str) -> list[str]:
         """Ids of the IP configurations in the subnet: NIC ipConfigurations and load balancer frontends."""
         wanted = key(subnet_id)
-        found = [ipc["id"] for _, ipc in iter_ip_configurations(engine) if key(_ref_id((ipc.get("properties") or {}).get("subnet")) or "") == wanted]
+        found = [ipc["id"] for ipc in iter_ip_configurations(engine) if key(_ref_id((ipc.get("properties") or {}).get("subnet")) or "") == wanted]
         for lb in engine.store.of_type(f"{NS}/loadBalancers"):
             for frontend in (lb.get("properties") or {}).get("frontendIPConfigurations") or []:
                 if key(_ref_id((frontend.get("properties") or {}).get("subnet")) or "") == wanted:
@@ -290,7 +292,7 @@ def _allocate_ip(engine, subnet: dict, version: str, taken: set[str], prefix_len
     props = subnet.get("properties") or {}
     prefixes = ([props["addressPrefix"]] if props.get("addressPrefix") else []) + list(props.get("addressPrefixes") or [])
     used = [ipaddress.ip_network(a, strict=False) for a in taken]
-    for _, ipc in iter_ip_configurations(engine):
+    for ipc in iter_ip_configurations(engine):
         address = (ipc.get("properties") or {}).get("privateIPAddress")
         if address:
             used.append(ipaddress.ip_network(address, strict=False))
@@ -357,13 +359,14 @@ class NetworkInterfaceKind(ResourceKind):
             cprops.setdefault("primary", index == 0 and not any((c.get("properties") or {}).get("primary") for c in configs))
             if not cprops.get("subnet"):
                 # A secondary IP configuration without a subnet is placed in the primary one's subnet.
-                inherited = next((_ref_id((c.get("properties") or {}).get("subnet")) for c in configs if _ref_id((c.get("properties") or {}).get("subnet"))), None)
+                subnets = [_ref_id((c.get("properties") or {}).get("subnet")) for c in configs]
+                inherited = next((s for s in subnets if s), None)
                 if inherited:
                     cprops["subnet"] = {"id": inherited}
             subnet_id = _ref_id(cprops.get("subnet"))
             subnet = None
             if subnet_id:
-                _, _, _, subnet = engine.get_document(subnet_id)
+                subnet = engine.get_document(subnet_id)[3]  # (top, kind, child kind, child)
                 if subnet is None:
                     raise _missing_reference(subnet_id, cid)
             old_address = ((old_configs.get(cname.lower()) or {}).get("properties") or {}).get("privateIPAddress")
@@ -414,7 +417,7 @@ def effective_route_table(engine, nic: dict, body: dict) -> dict:
         subnet_id = _ref_id((ipc.get("properties") or {}).get("subnet"))
         if not subnet_id:
             continue
-        vnet, _, _, subnet = engine.get_document(subnet_id)
+        vnet, _kind, _child_kind, subnet = engine.get_document(subnet_id)
         if subnet is None:
             continue
         for prefix in (vnet["properties"].get("addressSpace") or {}).get("addressPrefixes") or []:

@@ -31,7 +31,7 @@ def _self_signed() -> tuple[str, str]:
 
 
 REGISTERED_CERT, REGISTERED_KEY_AND_CERT = _self_signed()
-_, UNREGISTERED_KEY_AND_CERT = _self_signed()
+UNREGISTERED_KEY_AND_CERT = _self_signed()[1]
 FED_ISSUER = "https://oidc.emulator.test/issuer"
 FED_SUBJECT = "system:serviceaccount:kube-system:calico-azure"
 

@@ -50,7 +50,7 @@ def test_cli_serves_until_sigterm_and_prints_the_environment(standalone):
     assert metadata[0]["resourceManager"] == f"{info['base_url']}/"
 
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=10)
+    out = proc.communicate(timeout=10)[0]
     assert proc.returncode == 0
     assert f"Azure stand-in listening on {info['base_url']}" in out
     assert f"export AZURE_SUBSCRIPTION_ID={info['subscription_id']}" in out
@@ -59,7 +59,7 @@ def test_cli_serves_until_sigterm_and_prints_the_environment(standalone):
 
 
 def test_control_client_drives_the_remote_stand_in(standalone):
-    _, _, info = standalone
+    info = standalone[2]
     client = ControlClient(info["base_url"], info["ca_file"])
     rg = f"/subscriptions/{info['subscription_id']}/resourceGroups/rg-k8s"
     nic_id = f"{rg}/providers/Microsoft.Network/networkInterfaces/node-0-nic"
@@ -73,7 +73,8 @@ def test_control_client_drives_the_remote_stand_in(standalone):
     client.clear_log()
     client.inject_faults(1, status=503, method="GET")
     url = f"{info['base_url']}{nic_id}?api-version=2024-05-01"
-    statuses = [requests.get(url, headers={"Authorization": f"Bearer {token}"}, verify=info["ca_file"], timeout=10).status_code for _ in range(2)]
+    statuses = [requests.get(url, headers={"Authorization": f"Bearer {token}"}, verify=info["ca_file"], timeout=10).status_code
+                for attempt in range(2)]
     assert statuses == [503, 200]
     assert client.counts()["reads"] == 2
     assert [r["status"] for r in client.requests()] == [503, 200]

@@ -39,7 +39,7 @@ def test_if_none_match_star_creates_only(arm):
 
 def test_etag_changes_on_every_write(arm):
     path = arm.net_path("routeTables/rt")
-    etags = {arm.put(path, TABLE).json()["etag"] for _ in range(3)}
+    etags = {arm.put(path, TABLE).json()["etag"] for attempt in range(3)}
     assert len(etags) == 3 and all(e.startswith('W/"') for e in etags)
 
 

@@ -18,7 +18,6 @@ reason.
 from __future__ import annotations
 
 import copy
-import ipaddress
 import itertools
 import json
 import os
@@ -40,6 +39,7 @@ FILES = sorted(EXAMPLES.glob("network/*.json")) + sorted(EXAMPLES.glob("compute/
 # Example -> why it is not replayed as-is. Empty when every example passes.
 OUT_OF_SCOPE: dict[str, str] = {}
 
+GENERIC_NETWORK_TYPES = ("networksecuritygroups", "publicipaddresses", "natgateways", "applicationsecuritygroups", "loadbalancers")
 SUB_PLACEHOLDERS = ("{subscription-id}", "{subscriptionId}")
 NAME_PARAMS = {
     "routeTableName": "routeTables", "routeName": "routes", "virtualNetworkName": "virtualNetworks",
@@ -139,11 +139,12 @@ class Seeder:
             if path.kind == "child" and path.types[1].lower() == "subnets":
                 self.emu.put_resource(resource_id, {"properties": {"addressPrefix": next(self._prefixes)}})
         elif top_type == "networkinterfaces" and path.kind == "resource":
-            subnet = f"/subscriptions/{path.subscription}/resourceGroups/{path.resource_group}/providers/Microsoft.Network/virtualNetworks/contract-vnet/subnets/contract-subnet"
+            subnet = (f"/subscriptions/{path.subscription}/resourceGroups/{path.resource_group}"
+                      "/providers/Microsoft.Network/virtualNetworks/contract-vnet/subnets/contract-subnet")
             self.ensure(subnet)
             self.emu.put_resource(resource_id, {"location": self.location, "properties": {
                 "ipConfigurations": [{"name": "ipconfig1", "properties": {"subnet": {"id": subnet}}}]}})
-        elif top_type in ("networksecuritygroups", "publicipaddresses", "natgateways", "applicationsecuritygroups", "loadbalancers") and path.kind == "resource":
+        elif top_type in GENERIC_NETWORK_TYPES and path.kind == "resource":
             self.emu.put_resource(resource_id, {"location": self.location, "properties": {}})
         elif top_type == "virtualmachines" and path.namespace.lower() == "microsoft.compute" and path.kind == "resource":
             self.emu.put_resource(resource_id, {"location": self.location, "properties": {"hardwareProfile": {"vmSize": "Standard_D2s_v5"}}})
@@ -185,7 +186,6 @@ class Seeder:
             self.emu.put_resource(vm["id"], {"location": body.get("location", self.location), "properties": {
                 "hardwareProfile": {"vmSize": "Standard_D2s_v5"},
                 "networkProfile": {"networkInterfaces": [{"id": resource_id, "properties": {"primary": True}}]}}})
-
 
     def own_nics(self, vm: dict) -> dict:
         """Give a VM NICs of its own: generated examples let two VMs share one, which Compute refuses."""
@@ -238,7 +238,7 @@ def body_param(params: dict):
 
 def wait_lro(arm, response) -> None:
     url = response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
-    for _ in range(50):
+    for attempt in range(50):
         answer = arm.get_url(url)
         if answer.status_code == 200 and answer.json().get("status", "Succeeded") != "InProgress":
             return
@@ -304,7 +304,7 @@ def test_example_replays(example_file, azure_emulator, arm):
         started = arm.request("POST", f"{path}/effectiveRouteTable", api_version=api)
         check(started, responses, name)
         result = None
-        for _ in range(50):
+        for attempt in range(50):
             result = arm.get_url(started.headers["Location"])
             if result.status_code == 200:
                 break

@@ -20,7 +20,7 @@ def test_every_arm_answer_carries_remaining_counts(arm):
 def test_empty_read_bucket_answers_429_with_integer_retry_after(arm, azure_emulator):
     azure_emulator.set_rate_limits(read_bucket=2, read_refill_per_s=0.5, write_bucket=200, write_refill_per_s=10)
     path = arm.net_path("routeTables")
-    assert [arm.get(path).status_code for _ in range(2)] == [200, 200]
+    assert [arm.get(path).status_code for attempt in range(2)] == [200, 200]
     throttled = arm.get(path)
     assert throttled.status_code == 429
     assert throttled.json()["error"]["code"] == "SubscriptionRequestsThrottled"

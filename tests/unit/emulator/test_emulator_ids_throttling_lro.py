@@ -17,9 +17,11 @@ def test_parse_kinds():
     assert parse(f"{SUB}/providers/Microsoft.Network/routeTables").kind == "provider_list"
     assert parse(f"{RG}/providers/Microsoft.Network/routeTables").kind == "provider_list"
     table = parse(f"{RG}/providers/Microsoft.Network/routeTables/rt")
-    assert (table.kind, table.full_type, table.item_id()) == ("resource", "Microsoft.Network/routeTables", f"{RG}/providers/Microsoft.Network/routeTables/rt")
+    assert (table.kind, table.full_type) == ("resource", "Microsoft.Network/routeTables")
+    assert table.item_id() == f"{RG}/providers/Microsoft.Network/routeTables/rt"
     route = parse(f"{RG}/providers/Microsoft.Network/routeTables/rt/routes/r1")
-    assert (route.kind, route.full_type, route.top_id()) == ("child", "Microsoft.Network/routeTables/routes", f"{RG}/providers/Microsoft.Network/routeTables/rt")
+    assert (route.kind, route.full_type) == ("child", "Microsoft.Network/routeTables/routes")
+    assert route.top_id() == f"{RG}/providers/Microsoft.Network/routeTables/rt"
     assert parse(f"{RG}/providers/Microsoft.Network/routeTables/rt/routes").kind == "child_list"
     op = parse(f"{SUB}/providers/Microsoft.Network/locations/westeurope/operations/abc")
     assert (op.kind, op.location, op.operation_id, op.action) == ("operation", "westeurope", "abc", "operations")
