@@ -12,6 +12,7 @@ import http.client
 import json
 import ssl
 import threading
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from .arm.errors import ArmError
@@ -43,8 +44,12 @@ class ControlApi:
         self._call("clear_log")
 
     def reset(self, seed=None) -> dict:
-        """Forget all state, faults and settings; load ``seed`` (path, dict or None). Returns the identity."""
-        return self._call("reset", seed=str(seed) if seed is not None and not isinstance(seed, dict) else seed)
+        """Forget all state, faults, settings and the log; load ``seed`` (a path, a file name under seeds/,
+        a dict; None: the seed the stand-in started with; {}: an empty subscription). Returns the identity."""
+        if seed is not None and not isinstance(seed, dict):
+            # A file this process can see is sent as an absolute path: the server's cwd may differ.
+            seed = str(Path(seed).resolve()) if Path(seed).exists() else str(seed)
+        return self._call("reset", seed=seed)
 
     def inject_faults(self, count: int = 1, status: int | None = 500, kind: str = "status", method: str | None = None,
                       path_contains: str | None = None, retry_after: int | None = None) -> None:

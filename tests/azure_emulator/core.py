@@ -58,13 +58,16 @@ class EmulatorCore:
         self.armed: list[ScheduledMutation] = []
         self.log: list[dict] = []
         self.identity: dict = {}
-        self.seed_source = seed
+        self.initial_seed = seed
         self.reset(seed)
 
     # ------------------------------------------------------------------ state
     def reset(self, seed=None) -> dict:
-        """Forget everything and load ``seed`` (path, dict or None); settings back to defaults."""
+        """Forget everything and load ``seed`` (path or dict; None: the seed the stand-in started with,
+        ``{}``: an empty subscription); settings, faults and the log back to their start values."""
         with self.lock:
+            if seed is None:
+                seed = self.initial_seed
             spec = seeds.load(seed)
             base = Path(seed).resolve().parent if isinstance(seed, (str, Path)) else None
             self.store.clear()

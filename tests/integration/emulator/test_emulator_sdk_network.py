@@ -189,3 +189,22 @@ def test_effective_routes_show_user_routes(network_client):
     assert [(r.address_prefix, r.next_hop_ip_address, r.next_hop_type) for r in user] == [
         (["10.244.1.0/24"], ["10.240.0.5"], "VirtualAppliance")
     ]
+
+
+def test_resource_group_delete_removes_its_contents(arm, azure_emulator):
+    sub = f"/subscriptions/{azure_emulator.subscription_id}"
+    arm.put(f"{sub}/resourcegroups/rg-temp", {"location": "westeurope"}, api_version="2021-04-01")
+    table = arm.put(arm.net_path("routeTables/rt", rg="rg-temp"), {"location": "westeurope"}).json()
+    deleting = arm.delete(f"{sub}/resourcegroups/rg-temp", api_version="2021-04-01")
+    assert deleting.status_code == 202 and "Location" in deleting.headers
+    assert arm.get_url(deleting.headers["Location"]).status_code in (200, 204)
+    assert azure_emulator.get_resource(table["id"]) is None
+    assert arm.get(f"{sub}/resourcegroups/rg-temp", api_version="2021-04-01").status_code == 404
+
+
+def test_reset_without_a_seed_restores_the_start_seed(azure_emulator):
+    nic_id = f"/subscriptions/{azure_emulator.subscription_id}/resourceGroups/{RG}/providers/Microsoft.Network/networkInterfaces/node-0-nic"
+    azure_emulator.reset({})
+    assert azure_emulator.get_resource(nic_id) is None
+    azure_emulator.reset()
+    assert azure_emulator.get_resource(nic_id)["properties"]["enableIPForwarding"] is False
