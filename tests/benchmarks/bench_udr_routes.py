@@ -128,14 +128,14 @@ def measure_startup(emu, repeat: int) -> list:
         ("calico.azure.azure_udr_routes_info", missing, "imports + credential + 1 GET"),
     ]
     adhoc("ansible.builtin.ping", {}, env)  # warm the page cache once, not measured
-    samples = {module: [] for module, _, _ in cases}
-    for _ in range(repeat):
+    samples = {case[0]: [] for case in cases}
+    for _round in range(repeat):
         # interleaved, so drift on a busy machine hits every case alike
-        for module, args, _ in cases:
+        for module, args, _what in cases:
             samples[module].append(adhoc(module, args, env))
     baseline = statistics.median(samples["ansible.builtin.ping"])
     rows = []
-    for module, _, what in cases:
+    for module, _args, what in cases:
         median = statistics.median(samples[module])
         rows.append((module, what, median, median - baseline, min(samples[module]), max(samples[module])))
     return rows

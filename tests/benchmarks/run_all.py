@@ -33,7 +33,7 @@ def main(argv: list) -> int:
     print("=" * 100)
     for name, rc, wall in summary:
         print("%-40s %-8s %7.1f s" % (name, "ok" if rc == 0 else "FAILED (%d)" % rc, wall))
-    return 0 if all(rc == 0 for _, rc, _ in summary) else 1
+    return 0 if all(entry[1] == 0 for entry in summary) else 1
 
 
 if __name__ == "__main__":

@@ -232,7 +232,9 @@ def test_check_apply_rerun_and_diff(azure_emulator):
     moved = [dict(r) for r in NODE_ROUTES]
     moved[2]["next_hop_ip"] = "10.240.0.15"
     moved.append({"node": "node-3", "address_prefix": "10.244.3.0/24", "next_hop_ip": "10.240.0.7"})
-    diffed = assert_ok(run(emu, routes_task(**dict(args, routes=moved)), check=True, diff=True))
+    moved_args = dict(args)
+    moved_args["routes"] = moved
+    diffed = assert_ok(run(emu, routes_task(**moved_args), check=True, diff=True))
     assert (diffed["routes_added"], diffed["routes_changed"], diffed["routes_removed"]) == (1, 1, 0)
     before_lines = set(diffed["diff"]["before"].splitlines())
     after_lines = set(diffed["diff"]["after"].splitlines())
@@ -467,12 +469,12 @@ def test_validation_errors_write_nothing(azure_emulator):
     ]}})
     table_before = emu.get_resource(table_id(emu))
     gw_before = emu.get_resource(subnet_id(emu, "gw"))
-    tasks = [routes_task(task_name=label, ignore_errors=True, **args) for label, args, _ in VALIDATION_CASES]
+    tasks = [routes_task(task_name=label, ignore_errors=True, **args) for label, args, _fragments in VALIDATION_CASES]
     # forcing the association is the way out: predicted, not written (check mode)
     tasks.append(routes_task(task_name="forced", check_mode=True, routes=[], force_subnet_association=True,
                              subnets=[{"virtual_network": "vnet-k8s", "name": "gw"}]))
     result = run(emu, *tasks)
-    for label, _, fragments in VALIDATION_CASES:
+    for label, _args, fragments in VALIDATION_CASES:
         outcome = result.task(label)
         assert outcome.get("failed") is True, (label, outcome)
         for fragment in fragments:

@@ -45,7 +45,7 @@ class FakeArm(object):
         self.docs[resource_id.lower()] = doc
 
     def _subnet(self, subnet_id):
-        vnet_id, _, name = subnet_id.lower().rpartition("/subnets/")
+        vnet_id, _sep, name = subnet_id.lower().rpartition("/subnets/")
         vnet = self.docs.get(vnet_id)
         for subnet in (vnet or {}).get("properties", {}).get("subnets", []):
             if subnet["name"].lower() == name:
@@ -182,7 +182,7 @@ def test_create_then_unchanged(arm):
     warnings = []
     result = converger(arm, warnings=warnings).present()
     assert result["changed"] and result["routes_added"] == 1 and result["attempts"] == 1
-    assert [c for c in arm.writes()] == [("PUT", RT), ("PUT", NODES)]
+    assert arm.writes() == [("PUT", RT), ("PUT", NODES)]
     assert result["route_table"]["location"] == "westeurope"  # the resource group's
     assert result["route_table"]["etag"] == arm._render(RT)["etag"]
     assert result["route_table"]["subnets"] == [NODES]
@@ -243,7 +243,7 @@ def test_gives_up_after_bounded_attempts_and_says_so(arm):
 def test_subnet_taken_by_another_table_meanwhile_is_not_swapped(arm):
     def someone_associates_nodes():
         arm.after_get.pop(VNET.lower())
-        _, subnet = arm._subnet(NODES)
+        subnet = arm._subnet(NODES)[1]
         subnet["properties"]["routeTable"] = {"id": OTHER_RT}
 
     arm.after_get[VNET.lower()] = someone_associates_nodes

@@ -189,7 +189,7 @@ def test_parse_wanted_routes_errors(raw, message):
 
 def test_dual_stack_name_too_long_is_reported():
     raw = {"node": "n" * 70, "address_prefix": "fd00:10:244:1::/64", "next_hop_ip": "fd00::4"}
-    _, errors = logic.parse_wanted_routes([raw], dual_stack_names=True)
+    errors = logic.parse_wanted_routes([raw], dual_stack_names=True)[1]
     assert any("n" * 70 + "____fd0010244164' is 86 characters long" in e for e in errors)
 
 
@@ -220,7 +220,7 @@ def test_dual_stack_name_too_long_is_reported():
     ],
 )
 def test_duplicates_name_both(raws, message):
-    _, errors = logic.parse_wanted_routes(raws)
+    errors = logic.parse_wanted_routes(raws)[1]
     assert any(message in e for e in errors), errors
 
 
@@ -229,7 +229,7 @@ def test_dual_stack_node_without_dual_stack_names_gets_a_hint():
         {"node": "node-1", "address_prefix": "10.244.1.0/24", "next_hop_ip": "10.0.0.4"},
         {"node": "node-1", "address_prefix": "fd00:10:244:1::/64", "next_hop_ip": "fd00::4"},
     ]
-    _, errors = logic.parse_wanted_routes(raws)
+    errors = logic.parse_wanted_routes(raws)[1]
     assert len(errors) == 1 and "set dual_stack_route_names: true" in errors[0]
     routes, errors = logic.parse_wanted_routes(raws, dual_stack_names=True)
     assert errors == [] and [r.name for r in routes] == ["node-1____102441024", "node-1____fd0010244164"]
@@ -240,7 +240,7 @@ def test_every_error_is_reported_not_just_the_first():
         {"name": "a", "address_prefix": "10.244.1.1/24", "next_hop_ip": "10.0.0.4"},
         {"name": "b", "address_prefix": "10.244.2.0/24"},
     ]
-    _, errors = logic.parse_wanted_routes(raws)
+    errors = logic.parse_wanted_routes(raws)[1]
     assert len(errors) == 2
 
 
@@ -383,7 +383,7 @@ CURRENT = [
 def test_plan_routes(wanted, purge, scope, added, changed, removed, kept):
     plan = logic.plan_routes(CURRENT, wanted, purge, scope)
     assert [r.name for r in plan.added] == added
-    assert [after.name for _, after in plan.changed] == changed
+    assert [after.name for _before, after in plan.changed] == changed
     assert [r.name for r in plan.removed] == removed
     assert [r.name for r in plan.kept] == kept
     assert plan.changes is bool(added or changed or removed)
@@ -573,7 +573,10 @@ VNETS = {("net-rg", "vnet"): logic.vnet_from_arm(VNET_JSON)}
             "set force_subnet_association: true" % OTHER_RT_ID,
         ),
         ([("net-rg", "vnet", "other")], True, ["other"], None),
-        ([("net-rg", "vnet", "gone")], False, [], "subnet 'gone' not found in virtual network 'vnet' (resource group net-rg); its subnets are: nodes, other, free"),
+        (
+            [("net-rg", "vnet", "gone")], False, [],
+            "subnet 'gone' not found in virtual network 'vnet' (resource group net-rg); its subnets are: nodes, other, free",
+        ),
         ([("net-rg", "nope", "nodes")], False, [], "virtual network 'nope' not found in resource group 'net-rg'"),
     ],
 )
@@ -587,7 +590,7 @@ def test_plan_subnet_associations(refs, force, todo, message):
 
 
 def test_forced_association_remembers_previous_table():
-    planned, _ = logic.plan_subnet_associations([logic.SubnetRef("net-rg", "vnet", "other")], VNETS, RT_ID, True)
+    planned = logic.plan_subnet_associations([logic.SubnetRef("net-rg", "vnet", "other")], VNETS, RT_ID, True)[0]
     assert planned[0].current_route_table_id == OTHER_RT_ID
 
 
