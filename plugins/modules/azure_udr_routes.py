@@ -74,7 +74,7 @@ description:
     O(purge_routes=true) with O(cluster_cidr) set to the cluster CIDR. The
     names and prefixes match what the cloud provider wrote, so the first run
     reports no route change."
-  - "B(What O(state=absent) touches.) It reads the table, then for every subnet
+  - "B(What removal touches.) With O(state=absent) the module reads the table, then for every subnet
     the table is associated with (the table's C(properties.subnets), not only
     those in O(subnets)) it removes C(properties.routeTable) from the subnet and
     writes the subnet back exactly as read otherwise (with C(If-Match)). Then it
