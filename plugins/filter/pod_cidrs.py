@@ -26,7 +26,7 @@ def _allocate(nodes, cluster_cidr=None, node_mask_size=None, existing_routes=Non
     try:
         return allocate_pod_cidrs(nodes, cluster_cidr or None, node_mask_size, existing_routes or [])
     except PodCidrError as exc:
-        raise AnsibleFilterError(str(exc))
+        raise AnsibleFilterError(str(exc)) from exc
 
 
 def _problems(pod_cidrs, vnet_address_prefixes=None, node_ips=None, existing_routes=None, purge_cidr=None,

@@ -46,7 +46,7 @@ def parse_network(value: str, what: str) -> Network:
     try:
         return ipaddress.ip_network(value.strip(), strict=True)
     except ValueError as exc:
-        raise PodCidrError("%s: %r is not a valid network: %s" % (what, value, exc))
+        raise PodCidrError("%s: %r is not a valid network: %s" % (what, value, exc)) from exc
 
 
 def _overlapping(network: Network, assigned: Mapping[str, Network]) -> Optional[str]:
