@@ -109,11 +109,11 @@ class ControlApi:
         return self._call("federated_token", subject=subject, issuer=issuer, audience=audience)
 
 
-def handle(core, pending, body: bytes, info: dict) -> Response:
+def handle(core, pending, body: bytes, info) -> Response:
     """Serve ``/_emulator/<name>``: GET info, or POST a JSON object of keyword arguments."""
     name = pending.path.rstrip("/").split("/")[-1]
     if name == "info" and pending.method == "GET":
-        return Response(200, info)
+        return Response(200, info())
     if name not in OPERATIONS or pending.method not in ("GET", "POST"):
         return Response(404, {"error": f"unknown control operation {pending.method} {name}"})
     try:

@@ -26,8 +26,7 @@ class Emulator(ControlApi):
     def start(self) -> "Emulator":
         if self._server is None:
             self._server = TLSServerThread(self.core, self._host, self._port, self._workdir)
-            self._server.emulator_info = None
-            self._server.server.emulator_info = self.info()
+            self._server.server.info_provider = self.info  # served at GET /_emulator/info, always current
             self._server.start()
         return self
 
@@ -43,10 +42,7 @@ class Emulator(ControlApi):
         self.stop()
 
     def _call(self, name: str, **kwargs):
-        result = getattr(self.core, name)(**kwargs)
-        if name == "reset" and self._server is not None:
-            self._server.server.emulator_info = self.info()
-        return copy.deepcopy(result)
+        return copy.deepcopy(getattr(self.core, name)(**kwargs))
 
     def _running(self) -> TLSServerThread:
         if self._server is None:

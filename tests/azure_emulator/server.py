@@ -56,7 +56,7 @@ class Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         pending = core.process(self.command, self.path, headers)
         if pending.area == "control":
-            self._send(control.handle(core, pending, body, self.server.emulator_info))
+            self._send(control.handle(core, pending, body, self.server.info_provider))
             return
         if core.settings.request_ms:
             time.sleep(core.settings.request_ms / 1000.0)
@@ -112,7 +112,7 @@ class TLSServer(ThreadingHTTPServer):
     def __init__(self, address, context: ssl.SSLContext, core: EmulatorCore):
         self.context = context
         self.core = core
-        self.emulator_info = {}
+        self.info_provider = dict  # replaced by Emulator.info once started
         super().__init__(address, Handler)
 
     def get_request(self):

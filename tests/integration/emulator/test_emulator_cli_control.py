@@ -82,6 +82,8 @@ def test_control_client_drives_the_remote_stand_in(standalone):
     client.reset("default.yml")
     assert client.get_resource(nic_id)["properties"]["enableIPForwarding"] is False
     assert client.counts()["reads"] == 0
+    client.reset({"subscription_id": "22222222-2222-4222-8222-222222222222"})
+    assert client.subscription_id == "22222222-2222-4222-8222-222222222222"  # info follows the new seed
     with pytest.raises(ControlError, match="does not model"):
         client.put_resource(f"{rg}/providers/Microsoft.Storage/storageAccounts/x", {"location": "westeurope"})
     client.close()
