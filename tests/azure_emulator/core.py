@@ -149,19 +149,23 @@ class EmulatorCore:
 
     def get_resource(self, resource_id: str) -> dict | None:
         with self.lock:
+            self.apply_armed_mutations()  # an answered request's outside write comes first
             self.ops.settle()
             return self.engine.render_id(resource_id)
 
     def put_resource(self, resource_id: str, body: dict, raw: bool = False) -> dict:
         with self.lock:
+            self.apply_armed_mutations()  # an answered request's outside write comes first
             return write_direct(self.engine, resource_id, body, raw=raw)
 
     def mutate(self, resource_id: str, merge_patch: dict) -> dict:
         with self.lock:
+            self.apply_armed_mutations()  # an answered request's outside write comes first
             return mutate_direct(self.engine, resource_id, merge_patch)
 
     def delete_resource(self, resource_id: str) -> bool:
         with self.lock:
+            self.apply_armed_mutations()  # an answered request's outside write comes first
             return delete_direct(self.engine, resource_id)
 
     def schedule_mutation(self, resource_id: str, merge_patch: dict, after_method: str = "GET",

@@ -2,9 +2,9 @@
 
 Each check returns nothing or raises :class:`ArmError` with the code and a
 message worded like the real service's, so clients see what Azure would send.
-Sources for codes: the Network RP's published error codes where known
-(``RouteConflict``, ``InvalidResourceName``, ``RetryableErrorDueToAnotherOperation``);
-the others follow the brief's naming (see README "Validation").
+Codes the real RP answers are used where they are known (``RouteConflict``,
+``InvalidResourceName``, ``MissingNextHopIpAddress``, ``InvalidRequestFormat``); the
+others are this stand-in's names (see README "Validation").
 """
 
 from __future__ import annotations
@@ -70,10 +70,11 @@ def check_route(route: dict, route_id: str) -> None:
     hop_ip = props.get("nextHopIpAddress")
     if hop_type == "VirtualAppliance":
         if not hop_ip:
+            # Code and wording as the Network RP answers them.
             raise ArmError(
                 400,
-                "InvalidRouteNextHopIpAddress",
-                f"Route {route_id} has next hop type VirtualAppliance and must specify a nextHopIpAddress.",
+                "MissingNextHopIpAddress",
+                f"NextHopIpAddress cannot be Null or Empty in route {name} when NextHopType is VirtualAppliance.",
             )
         try:
             ipaddress.ip_address(hop_ip)

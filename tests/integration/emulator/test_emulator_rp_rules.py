@@ -17,7 +17,7 @@ VA = {"addressPrefix": "10.244.0.0/24", "nextHopType": "VirtualAppliance", "next
     "routes, code",
     [
         ([("a", VA), ("b", {**VA, "nextHopIpAddress": "10.240.0.5"})], "RouteConflict"),
-        ([("a", {"addressPrefix": "10.244.0.0/24", "nextHopType": "VirtualAppliance"})], "InvalidRouteNextHopIpAddress"),
+        ([("a", {"addressPrefix": "10.244.0.0/24", "nextHopType": "VirtualAppliance"})], "MissingNextHopIpAddress"),
         ([("a", {**VA, "nextHopIpAddress": "10.240.0.999"})], "InvalidRouteNextHopIpAddress"),
         ([("a", {"addressPrefix": "10.244.0.0/24", "nextHopType": "Internet", "nextHopIpAddress": "10.240.0.4"})], "NextHopIpAddressNotAllowed"),
         ([("a", {**VA, "addressPrefix": "10.244.0.0/33"})], "InvalidAddressPrefixFormat"),

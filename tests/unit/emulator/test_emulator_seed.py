@@ -94,7 +94,7 @@ def test_a_seed_azure_would_refuse_fails_to_load():
         {"name": "a", "address_prefix": "10.0.0.0/24", "next_hop_type": "VirtualAppliance"}]}]}
     with pytest.raises(ArmError) as excinfo:
         EmulatorCore(bad)
-    assert excinfo.value.code == "InvalidRouteNextHopIpAddress"
+    assert excinfo.value.code == "MissingNextHopIpAddress"
 
 
 def test_reset_forgets_state_and_settings():

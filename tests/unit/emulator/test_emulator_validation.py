@@ -39,7 +39,7 @@ def _route(**props):
         ({"addressPrefix": "fd00::/64", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "fd00::4"}, None),
         ({"addressPrefix": "0.0.0.0/0", "nextHopType": "Internet"}, None),
         ({"addressPrefix": "AzureCloud.westeurope", "nextHopType": "Internet"}, None),
-        ({"addressPrefix": "10.0.0.0/24", "nextHopType": "VirtualAppliance"}, "InvalidRouteNextHopIpAddress"),
+        ({"addressPrefix": "10.0.0.0/24", "nextHopType": "VirtualAppliance"}, "MissingNextHopIpAddress"),
         ({"addressPrefix": "10.0.0.0/24", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.1.0"}, "InvalidRouteNextHopIpAddress"),
         ({"addressPrefix": "10.0.0.0/24", "nextHopType": "VnetLocal", "nextHopIpAddress": "10.1.0.4"}, "NextHopIpAddressNotAllowed"),
         ({"addressPrefix": "10.0.0.0", "nextHopType": "None"}, "InvalidAddressPrefixFormat"),
