@@ -202,8 +202,6 @@ class _Expander:
                     else {"name": f"delegation{i}", "properties": {"serviceName": d}}
                     for i, d in enumerate(subnet["delegations"])
                 ]
-            props.setdefault("privateEndpointNetworkPolicies", "Disabled")
-            props.setdefault("privateLinkServiceNetworkPolicies", "Enabled")
             props.update(copy.deepcopy(subnet.get("properties") or {}))
             subnets.append({"name": subnet["name"], "properties": props})
         extra = {"addressSpace": {"addressPrefixes": list(item["address_prefixes"])}, "subnets": subnets}

@@ -166,6 +166,9 @@ class SubnetChild(ChildKind):
             if target is None or (target.get("location") and parent.get("location") and target["location"] != parent["location"]):
                 raise _missing_reference(str(ref_id), child_id)
             props[ref_name] = {"id": ref_id}
+        # Defaults the RP fills in when a client leaves them out.
+        props.setdefault("privateEndpointNetworkPolicies", "Disabled")
+        props.setdefault("privateLinkServiceNetworkPolicies", "Enabled")
         return {"name": name, "id": child_id, "type": self.full_type, "properties": props}
 
     def check_collection(self, engine, parent):
