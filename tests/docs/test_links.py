@@ -90,3 +90,41 @@ def test_the_user_guide_names_every_module_and_role():
     roles = {p.name for p in (REPO_ROOT / "roles").iterdir() if p.is_dir()}
     missing = sorted(n for n in modules | roles if f"calico.azure.{n}" not in guide)
     assert missing == []
+
+
+ROLE_PREFIXES = {"udr": "udr", "calico_node": "calico_node", "cloud_provider_config": "cloud_provider_config"}
+
+
+def _role_options() -> set[str]:
+    """Options of the roles' argument specs, plus per-host variables the roles read (hostvars[node].udr_vm_name)."""
+    import yaml
+
+    names: set[str] = set()
+    for path in (REPO_ROOT / "roles").glob("*/vars/*.yml"):
+        names |= set(re.findall(r"hostvars\[[^\]]+\]\.([a-z0-9_]+)", path.read_text()))
+    for role in (REPO_ROOT / "roles").iterdir():
+        specs = role / "meta" / "argument_specs.yml"
+        if specs.exists():
+            for entry in (yaml.safe_load(specs.read_text()) or {}).get("argument_specs", {}).values():
+                names |= set((entry or {}).get("options") or {})
+    return names
+
+
+def _shared_variables() -> set[str]:
+    """calico_azure_* variables: defaults of the roles' variables, read by site.yml and the example inventory."""
+    sources = list((REPO_ROOT / "roles").glob("*/defaults/main.yml")) + list((REPO_ROOT / "playbooks").rglob("*.yml"))
+    return {name for path in sources for name in re.findall(r"\bcalico_azure_[a-z0-9_]+", path.read_text())}
+
+
+@pytest.mark.parametrize("doc", [d for d in DOCS if d.exists() and d.name != "developer-guide.md"], ids=lambda d: d.name)
+def test_every_role_variable_the_docs_name_exists(doc: Path):
+    text = doc.read_text(encoding="utf-8")
+    pattern = r"(?<![\w.])((?:%s)_[a-z0-9_]*[a-z0-9])\b" % "|".join(ROLE_PREFIXES)
+    named = {n for n in re.findall(pattern, text) if not n.startswith("__")}
+    # module and role names share the prefixes; they are checked above
+    named -= {"udr_routes", "calico_node_backend"}
+    unknown = sorted(named - _role_options())
+    assert unknown == [], f"{doc.name} names role variables the roles neither define nor read: {unknown}"
+    shared = set(re.findall(r"\bcalico_azure_[a-z0-9_]+", text)) - {"calico_azure_nodes"}  # the group name
+    unknown_shared = sorted(shared - _shared_variables())
+    assert unknown_shared == [], f"{doc.name} names calico_azure_* variables nothing reads: {unknown_shared}"
