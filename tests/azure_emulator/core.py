@@ -223,7 +223,7 @@ class Pending:
             self.area = "entra"
         # The log kind of this request whatever answers it (a fault, a reset, or the handler).
         self.kind = {"arm": "arm", "control": "control", "metadata": "metadata"}.get(self.area) or (
-            "token" if lowered.rstrip("/").endswith("/oauth2/v2.0/token") else "openid"
+            "token" if lowered.rstrip("/").endswith(("/oauth2/v2.0/token", "/msi/token")) else "openid"
         )
         if self.area == "arm" and parse(path).kind == "operation":
             self.kind = "lro_poll"
@@ -248,7 +248,7 @@ class Pending:
             return Response(200, metadata.endpoints(version, core.base_url, core.audiences))
         if self.area == "entra":
             with core.lock:
-                response = core.entra.handle(self.method, self.path, self.headers, body)
+                response = core.entra.handle(self.method, self.path, self.headers, body, self.query)
             return response or Response(404, {"error": "not_found", "error_description": f"No such endpoint: {self.method} {self.path}"})
         return self._arm(body)
 

@@ -98,7 +98,8 @@ class Emulator(ControlApi):
 
     def env(self, scheme: str = "awx") -> dict[str, str]:
         """Environment for modules. ``awx``: the names an AWX/AAP Azure credential injects (the contract);
-        ``azure_identity``: azure-identity's own names."""
+        ``azure_identity``: azure-identity's own names; ``managed_identity``: what a VM/App Service
+        with a managed identity has (IDENTITY_ENDPOINT/IDENTITY_HEADER, no secret)."""
         if scheme == "awx":
             return {
                 "AZURE_CLIENT_ID": self.client_id,
@@ -118,7 +119,16 @@ class Emulator(ControlApi):
                 "AZURE_CLOUD_ENVIRONMENT": self.metadata_url,
                 "REQUESTS_CA_BUNDLE": self.ca_file,
             }
-        raise ValueError("scheme must be 'awx' or 'azure_identity'")
+        if scheme == "managed_identity":
+            # azure-identity's ManagedIdentityCredential uses the App Service protocol with these two.
+            return {
+                "IDENTITY_ENDPOINT": f"{self.base_url}/msi/token",
+                "IDENTITY_HEADER": self.core.entra.identity_header,
+                "AZURE_SUBSCRIPTION_ID": self.subscription_id,
+                "AZURE_CLOUD_ENVIRONMENT": self.metadata_url,
+                "REQUESTS_CA_BUNDLE": self.ca_file,
+            }
+        raise ValueError("scheme must be 'awx', 'azure_identity' or 'managed_identity'")
 
     def info(self) -> dict:
         return {
@@ -132,4 +142,5 @@ class Emulator(ControlApi):
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "env": self.env(),
+            "managed_identity_env": self.env("managed_identity"),
         }

@@ -8,6 +8,9 @@ Served paths (``{tenant}`` is a tenant id):
 - ``GET /common/discovery/instance`` (instance discovery; MSAL only calls it on
   login.microsoftonline.com, so clients pointed here need
   ``disable_instance_discovery=True``, see README)
+- ``GET /msi/token`` (managed identity, the App Service protocol azure-identity uses when
+  ``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER`` are set: the one managed identity endpoint a
+  process can be pointed at; IMDS' fixed 169.254.169.254 cannot)
 
 Errors use Entra's body: ``error``, ``error_description`` starting with the
 AADSTS code, ``error_codes``, ``timestamp``, ``trace_id``, ``correlation_id``.
@@ -107,11 +110,23 @@ class Entra:
         # so tests can mint federated tokens that verify: see :meth:`federated_token`.
         self.issuer_key = jwt_tools.signing_key("federated-issuer")
         self.test_issuer = "https://oidc.emulator.test/issuer"
+        # Managed identities: client id -> principal; the system-assigned one answers requests without a client_id.
+        self.managed_identities: dict[str, Principal] = {}
+        self.system_identity: Principal | None = None
+        self.identity_header = "emulator-identity-header"
 
     # ------------------------------------------------------------------ identities
     def clear(self) -> None:
         self.principals.clear()
         self.tenants.clear()
+        self.managed_identities.clear()
+        self.system_identity = None
+
+    def add_managed_identity(self, principal: Principal, system_assigned: bool) -> None:
+        self.tenants.add(principal.tenant_id.lower())
+        self.managed_identities[principal.client_id.lower()] = principal
+        if system_assigned:
+            self.system_identity = principal
 
     def add_principal(self, principal: Principal) -> None:
         self.tenants.add(principal.tenant_id.lower())
@@ -124,10 +139,12 @@ class Entra:
         return jwt_tools.encode(claims, self.issuer_key, {"kid": "emulator-test-issuer"})
 
     # ------------------------------------------------------------------ HTTP
-    def handle(self, method: str, path: str, headers: dict, raw: bytes) -> Response | None:
+    def handle(self, method: str, path: str, headers: dict, raw: bytes, query: dict | None = None) -> Response | None:
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] in ("subscriptions", "metadata", "_emulator"):
             return None
+        if method == "GET" and path.rstrip("/").lower() == "/msi/token":
+            return self.managed_identity_token(headers, query or {})
         tenant = parts[0]
         rest = "/".join(parts[1:]).lower()
         if method == "GET" and tenant.lower() == "common" and rest == "discovery/instance":
@@ -309,6 +326,35 @@ class Entra:
             f"No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. "
             f"Assertion Subject: '{subject}'. Assertion Audience: '{audience}'.",
         )
+
+    # ------------------------------------------------------------------ managed identity
+    def managed_identity_token(self, headers: dict, query: dict) -> Response:
+        """App Service managed identity protocol (api-version 2019-08-01)."""
+        def refuse(status: int, message: str) -> Response:
+            return Response(status, {"statusCode": status, "message": message, "correlationId": str(uuid.uuid4())})
+
+        if headers.get("x-identity-header") != self.identity_header:
+            return refuse(401, "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.")
+        resource = query.get("resource", "")
+        if _norm(resource) not in {_norm(a) for a in self.audiences}:
+            return refuse(400, f"The resource '{resource}' is not a resource this identity can get tokens for.")
+        if any(query.get(k) for k in ("object_id", "mi_res_id", "principal_id")) and not query.get("client_id"):
+            return refuse(400, "Only client_id selects a user-assigned identity in the stand-in.")
+        if query.get("client_id"):
+            principal = self.managed_identities.get(query["client_id"].lower())
+            if principal is None:
+                return refuse(400, "No managed identity found for specified ClientId/ResourceId/PrincipalId.")
+        else:
+            principal = self.system_identity
+            if principal is None:
+                return refuse(400, "No system-assigned managed identity is enabled.")
+        return Response(200, {
+            "access_token": self.issue(principal, resource),
+            "expires_on": str(int(time.time()) + TOKEN_LIFETIME),
+            "resource": resource,
+            "token_type": "Bearer",
+            "client_id": principal.client_id,
+        })
 
     # ------------------------------------------------------------------ access tokens
     def issue(self, principal: Principal, resource: str) -> str:

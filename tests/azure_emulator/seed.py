@@ -22,6 +22,7 @@ DEFAULT_TENANT = "a2ce0000-0000-4000-8000-00000000c0de"
 DEFAULT_SUBSCRIPTION = "5ab50000-0000-4000-8000-00000000c0de"
 DEFAULT_CLIENT_ID = "c11e0000-0000-4000-8000-00000000c0de"
 DEFAULT_CLIENT_SECRET = "emulator-secret-not-for-production"
+DEFAULT_MANAGED_IDENTITY = "3a1d0000-0000-4000-8000-00000000c0de"
 DEFAULT_LOCATION = "westeurope"
 SEEDS_DIR = Path(__file__).resolve().parent / "seeds"
 
@@ -286,6 +287,12 @@ def apply(engine, entra, spec: dict, base: Path | None = None) -> dict:
     entra.add_principal(principal_from(main_principal, ident["tenant_id"], base))
     for extra in spec.get("service_principals") or []:
         entra.add_principal(principal_from(extra, ident["tenant_id"], base))
+    managed = spec.get("managed_identity") or {}
+    if managed.get("system_assigned", True):
+        system_id = str(managed.get("client_id", DEFAULT_MANAGED_IDENTITY))
+        entra.add_managed_identity(Principal(client_id=system_id, tenant_id=ident["tenant_id"]), system_assigned=True)
+    for user_assigned in managed.get("user_assigned") or []:
+        entra.add_managed_identity(Principal(client_id=str(user_assigned["client_id"]), tenant_id=ident["tenant_id"]), system_assigned=False)
     engine.subscriptions[ident["subscription_id"].lower()] = {
         "subscriptionId": ident["subscription_id"],
         "tenantId": ident["tenant_id"],

@@ -167,3 +167,28 @@ def test_env_drives_the_sdk_without_explicit_verify(azure_emulator, monkeypatch)
     with NetworkManagementClient(credential, env["AZURE_SUBSCRIPTION_ID"], base_url=azure_emulator.base_url,
                                  credential_scopes=azure_emulator.credential_scopes) as client:
         assert [v.name for v in client.virtual_networks.list("rg-k8s")] == ["vnet-k8s"]
+
+
+@pytest.mark.azure_seed({"managed_identity": {"user_assigned": [{"client_id": "7e570000-0000-4000-8000-0000000000a1"}]}})
+def test_managed_identity_credential_system_and_user_assigned(azure_emulator, monkeypatch):
+    from azure.identity import ManagedIdentityCredential
+
+    for name, value in azure_emulator.env("managed_identity").items():
+        monkeypatch.setenv(name, value)
+    system = ManagedIdentityCredential()
+    assert _arm_get_rg_or_empty(azure_emulator, system) == []
+    user = ManagedIdentityCredential(client_id="7e570000-0000-4000-8000-0000000000a1")
+    assert user.get_token(*azure_emulator.credential_scopes).token
+    with pytest.raises(ClientAuthenticationError):
+        ManagedIdentityCredential(client_id="00000000-0000-4000-8000-000000000bad").get_token(*azure_emulator.credential_scopes)
+    monkeypatch.setenv("IDENTITY_HEADER", "wrong")
+    with pytest.raises(ClientAuthenticationError):
+        ManagedIdentityCredential().get_token(*azure_emulator.credential_scopes)
+    assert [r["status"] for r in azure_emulator.requests() if r["kind"] == "token"] == [200, 200, 400, 401]
+
+
+def _arm_get_rg_or_empty(emu, credential):
+    from azure.mgmt.network import NetworkManagementClient
+
+    with NetworkManagementClient(credential, emu.subscription_id, base_url=emu.base_url, credential_scopes=emu.credential_scopes) as client:
+        return [t.name for t in client.route_tables.list_all()]
