@@ -10,9 +10,11 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
+import sys
 import tempfile
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -70,7 +72,11 @@ class Handler(BaseHTTPRequestHandler):
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = str(int(fault.retry_after))
         else:
-            response = pending.respond(body)
+            try:
+                response = pending.respond(body)
+            except Exception as exc:  # noqa: BLE001 - a stand-in bug must reach the test as an answer, not a hang
+                traceback.print_exc(file=sys.stderr)
+                response = Response(500, {"error": {"code": "EmulatorBug", "message": f"{type(exc).__name__}: {exc}"}})
         # Log first: a client may read the log as soon as it has the answer.
         entry = pending.log(response, response.status, str(fault.status) if fault else None)
         core.arm_mutations(entry)

@@ -88,3 +88,13 @@ def test_token_requests_are_not_faulted_without_a_path_filter(azure_emulator, cr
     assert fresh.get_token(*azure_emulator.credential_scopes).token  # azure-identity retried the 500
     statuses = [r["status"] for r in azure_emulator.requests() if r["kind"] == "token"]
     assert statuses == [200, 500, 200]
+
+
+def test_a_bug_in_the_stand_in_answers_500_instead_of_hanging(arm, azure_emulator, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated defect")
+
+    monkeypatch.setattr(azure_emulator.core.engine, "handle", broken)
+    answer = arm.get(arm.net_path("routeTables"))
+    assert answer.status_code == 500
+    assert answer.json()["error"] == {"code": "EmulatorBug", "message": "RuntimeError: simulated defect"}
