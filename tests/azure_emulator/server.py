@@ -146,7 +146,10 @@ class TLSServerThread:
         self.ca = trustme.CA(organization_name="azure-emulator test CA")
         self.ca_file = str(self.workdir / "azure-emulator-ca.pem")
         self.ca.cert_pem.write_to_path(self.ca_file)
-        server_cert = self.ca.issue_cert("127.0.0.1", "localhost", "::1")
+        # Valid for loopback and for the address it is bound to (e.g. a bridge address that
+        # hosts in network namespaces reach), so clients verify it wherever they connect from.
+        names = ["127.0.0.1", "localhost", "::1"] + ([host] if host not in ("127.0.0.1", "localhost", "::1") else [])
+        server_cert = self.ca.issue_cert(*names)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         server_cert.configure_cert(context)
         self.server = TLSServer((host, port), context, core)

@@ -94,3 +94,9 @@ def test_every_control_operation_exists_in_process_and_over_https():
         assert callable(getattr(ControlApi, name)), name
         assert callable(getattr(EmulatorCore, name)), name
     assert issubclass(Emulator, ControlApi) and issubclass(ControlClient, ControlApi)
+
+
+def test_certificate_covers_the_bound_address():
+    with Emulator(host="127.0.0.2") as emu:
+        assert emu.base_url.startswith("https://127.0.0.2:")
+        assert requests.get(emu.metadata_url, verify=emu.ca_file, timeout=10).status_code == 200
