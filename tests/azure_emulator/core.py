@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import metadata, seed as seeds
 from .arm import compute, network
-from .arm.engine import ArmEngine, delete_direct, mutate_direct, write_direct
+from .arm.direct import delete_direct, mutate_direct, write_direct
+from .arm.engine import ArmEngine
 from .arm.errors import ArmError
 from .arm.ids import parse
 from .arm.lro import OperationTable

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from .arm.engine import write_direct
+from .arm.direct import write_direct
 from .entra import FederatedCredential, Principal
 from . import jwt_tools
 

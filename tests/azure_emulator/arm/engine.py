@@ -177,7 +177,7 @@ class ArmEngine:
                 raise _method_not_allowed(method)
             parent = self._parent(path)
             children = [child_kind.render(self, parent, c) for c in (parent.get("properties") or {}).get(child_kind.array_key) or []]
-            return self._page(children, path_str, query, version)
+            return self.page(children, path_str, query, version)
         if method == "GET":
             parent = self._parent(path)
             child = find_child(parent, child_kind.array_key, path.names[1])
@@ -225,9 +225,9 @@ class ArmEngine:
         if path.resource_group is not None:
             self.require_resource_group(path)
         docs = self.store.of_type(kind.full_type, path.subscription, path.resource_group)
-        return self._page([kind.render(self, d) for d in docs], path_str, query, version)
+        return self.page([kind.render(self, d) for d in docs], path_str, query, version)
 
-    def _page(self, items: list, path_str: str, query: dict, version: str) -> Response:
+    def page(self, items: list, path_str: str, query: dict, version: str) -> Response:
         try:
             start = max(0, int(query.get("$skiptoken", "0")))
         except ValueError:
@@ -345,7 +345,7 @@ class ArmEngine:
         return Response(200, body, retry if not op.done else {})
 
     # ------------------------------------------------------------------ writes
-    def _set_state(self, doc: dict, state: str, kind: ResourceKind) -> None:
+    def set_state(self, doc: dict, state: str, kind: ResourceKind) -> None:
         """Set provisioningState on a resource and every embedded child (one tree, one state)."""
         if not kind.has_provisioning_state:
             return
@@ -358,12 +358,12 @@ class ArmEngine:
         def succeed() -> None:
             doc = self.store.get(top_id)
             if doc is not None:
-                self._set_state(doc, "Succeeded", kind)
+                self.set_state(doc, "Succeeded", kind)
 
         def fail() -> None:
             doc = self.store.get(top_id)
             if doc is not None:
-                self._set_state(doc, "Failed", kind)
+                self.set_state(doc, "Failed", kind)
 
         return succeed, fail
 
@@ -384,7 +384,7 @@ class ArmEngine:
 
     def _commit_top(self, kind: ResourceKind, existing: dict | None, doc: dict) -> None:
         stamp_etag(doc, self.new_etag_for(kind, existing), kind.child_arrays)
-        self._set_state(doc, "Updating", kind)
+        self.set_state(doc, "Updating", kind)
         self.store.put(doc["id"], doc)
         kind.after_write(self, existing, doc)
 
@@ -414,7 +414,7 @@ class ArmEngine:
         resource_id = existing["id"]
         self.check_not_busy(resource_id, f"Delete{kind.operation_noun}Operation")
         kind.check_delete(self, existing)
-        self._set_state(existing, "Deleting", kind)
+        self.set_state(existing, "Deleting", kind)
         op = self.start_operation("delete", path, kind, resource_id, resource_id, f"Delete{kind.operation_noun}Operation", existing.get("location"))
 
         def removed() -> None:
@@ -445,7 +445,7 @@ class ArmEngine:
             children.append(new_child)
         child_kind.check_collection(self, new_parent)
         stamp_etag(new_parent, self.new_etag_for(kind, parent), kind.child_arrays)
-        self._set_state(new_parent, "Updating", kind)
+        self.set_state(new_parent, "Updating", kind)
         self.store.put(top_id, new_parent)
         child_kind.after_write(self, new_parent, existing, new_child)
         op = self.start_operation("put", path, kind, child_id, top_id, f"Put{child_kind.operation_noun}Operation", new_parent.get("location"))
@@ -476,7 +476,7 @@ class ArmEngine:
             gone = [c for c in items if c.get("name", "").lower() == child_name.lower()]
             doc["properties"][child_kind.array_key] = [c for c in items if c not in gone]
             stamp_etag(doc, self.new_etag_for(kind, doc), kind.child_arrays)
-            self._set_state(doc, "Succeeded", kind)
+            self.set_state(doc, "Succeeded", kind)
             if gone:
                 child_kind.after_write(self, doc, gone[0], None)
 
@@ -535,115 +535,3 @@ def _parse_body(raw: bytes) -> dict:
     if not isinstance(body, dict):
         raise ArmError(400, "InvalidRequestContent", "The request content must be a JSON object.")
     return body
-
-
-# ---------------------------------------------------------------------- out-of-band writes
-# The control API, seeds and tests write through these: same validation and
-# normalisation as an HTTP PUT, but no LRO (the resource is Succeeded at once)
-# and nothing in the request log. They simulate "another writer".
-
-
-def merge_patch(target: dict, patch: dict) -> dict:
-    """RFC 7396 JSON merge patch, in place."""
-    for name, value in patch.items():
-        if value is None:
-            target.pop(name, None)
-        elif isinstance(value, dict) and isinstance(target.get(name), dict):
-            merge_patch(target[name], value)
-        else:
-            target[name] = copy.deepcopy(value)
-    return target
-
-
-def write_direct(engine: ArmEngine, resource_id: str, body: dict, raw: bool = False) -> dict:
-    """Create or replace a resource (or child) out of band; returns what a GET now answers."""
-    from .resources import resource_group_document
-
-    path = parse(resource_id)
-    if path.kind == "resource_group":
-        doc = resource_group_document(path.subscription, path.resource_group, body.get("location", "westeurope"), body.get("tags"))
-        engine.store.put(doc["id"], doc)
-        return copy.deepcopy(doc)
-    if path.kind not in ("resource", "child"):
-        raise ValueError(f"not a resource id: {resource_id}")
-    kind = engine.kind_for(path.namespace, path.types[0])
-    if kind is None:
-        raise ValueError(f"the stand-in does not model {path.namespace}/{path.types[0]}")
-    if engine.resource_group(path.subscription, path.resource_group) is None:
-        raise errors.resource_group_not_found(path.resource_group)
-    if path.kind == "resource":
-        existing = engine.store.get(resource_id)
-        rid = existing["id"] if existing else path.item_id()
-        if raw:
-            doc = copy.deepcopy(body)
-            doc.update({"id": rid, "name": path.names[0], "type": kind.full_type})
-            doc.setdefault("properties", {})
-        else:
-            doc = kind.build(engine, rid, existing["name"] if existing else path.names[0], existing, body)
-        stamp_etag(doc, engine.new_etag_for(kind, existing), kind.child_arrays)
-        if raw and body.get("etag"):
-            doc["etag"] = body["etag"]
-        engine._set_state(doc, "Succeeded", kind)
-        engine.store.put(rid, doc)
-        kind.after_write(engine, existing, doc)
-        return engine.render_id(rid)
-    parent = engine.store.get(path.top_id())
-    if parent is None:
-        raise ValueError(f"parent of {resource_id} does not exist")
-    child_kind = kind.children[path.types[1].lower()]
-    existing = find_child(parent, child_kind.array_key, path.names[1])
-    child_id = f"{parent['id']}/{child_kind.segment}/{existing['name'] if existing else path.names[1]}"
-    new_parent = copy.deepcopy(parent)
-    if raw:
-        child = copy.deepcopy(body)
-        child.update({"id": child_id, "name": child_id.rsplit("/", 1)[-1], "type": child_kind.full_type})
-    else:
-        child = child_kind.build(engine, new_parent, existing, body, child_id)
-    items = new_parent.setdefault("properties", {}).setdefault(child_kind.array_key, [])
-    for index, item in enumerate(items):
-        if item.get("name", "").lower() == child["name"].lower():
-            items[index] = child
-            break
-    else:
-        items.append(child)
-    child_kind.check_collection(engine, new_parent)
-    stamp_etag(new_parent, engine.new_etag_for(kind, parent), kind.child_arrays)
-    engine._set_state(new_parent, "Succeeded", kind)
-    engine.store.put(parent["id"], new_parent)
-    child_kind.after_write(engine, new_parent, existing, child)
-    return engine.render_id(child_id)
-
-
-def mutate_direct(engine: ArmEngine, resource_id: str, patch: dict) -> dict:
-    """Apply a JSON merge patch to the stored document (no validation) and bump its etag."""
-    top, kind, child_kind, child = engine.get_document(resource_id)
-    if top is None or (parse(resource_id).kind == "child" and child is None):
-        raise KeyError(f"no such resource: {resource_id}")
-    old_top = copy.deepcopy(top)
-    old_child = copy.deepcopy(child) if child is not None else None
-    merge_patch(child if child is not None else top, patch)
-    if kind is not None:
-        stamp_etag(top, engine.new_etag_for(kind, old_top), kind.child_arrays)
-        if child_kind is not None:
-            child_kind.after_write(engine, top, old_child, child)
-        else:
-            kind.after_write(engine, old_top, top)
-    return engine.render_id(resource_id)
-
-
-def delete_direct(engine: ArmEngine, resource_id: str) -> bool:
-    top, kind, child_kind, child = engine.get_document(resource_id)
-    if top is None:
-        return False
-    if child_kind is not None:
-        if child is None:
-            return False
-        items = top["properties"][child_kind.array_key]
-        items.remove(child)
-        stamp_etag(top, engine.new_etag_for(kind, top), kind.child_arrays)
-        child_kind.after_write(engine, top, child, None)
-        return True
-    engine.store.delete(top["id"])
-    if kind is not None:
-        kind.after_write(engine, top, None)
-    return True

@@ -34,7 +34,7 @@ def handle_resource_groups(engine, method, path: ArmPath, path_str, query, heade
         if method != "GET":
             raise ArmError(405, "MethodNotAllowed", f"The requested method '{method}' is not allowed.")
         groups = [copy.deepcopy(g) for g in engine.store.of_type(RG_TYPE, path.subscription)]
-        return engine._page(groups, path_str, query, version)
+        return engine.page(groups, path_str, query, version)
     rg_id = path.resource_group_id()
     existing = engine.store.get(rg_id)
     if method in ("GET", "HEAD"):
