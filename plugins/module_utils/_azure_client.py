@@ -14,9 +14,12 @@ every property exactly as ARM returned it, including ones newer than any SDK
 model.
 
 - ``get`` / ``get_or_none`` / ``list`` (follows ``nextLink``);
-- ``put`` with optional ``If-Match`` / ``If-None-Match``, waiting for the
-  long-running operation (ARMPolling, which follows ``Retry-After``) and
-  returning the final resource JSON including its new etag;
+- ``begin_put``: send a PUT (optional ``If-Match`` / ``If-None-Match``) and
+  return an :class:`ArmOperation` that the caller polls one request at a
+  time (``poll()`` / ``retry_after``), so a worker pool is never held for a
+  whole long-running operation;
+- ``put``: ``begin_put`` waited to its end, returning the final resource JSON
+  including its new etag;
 - ``delete`` (LRO; False when the resource was already absent);
 - 429, 408, 5xx (``RetryableErrorDueToAnotherOperation`` is a 429) and
   connection failures are retried by azure-core's RetryPolicy with capped
@@ -29,10 +32,12 @@ The SDK is imported when the first client is built, not when this file is.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import threading
+import time
 import traceback
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
@@ -41,6 +46,7 @@ from ansible_collections.calico.azure.plugins.module_utils._azure_errors import 
     AzureSdkMissing,
     error_from_response,
     map_azure_exception,
+    operation_failed,
     pip_name_for_import_error,
 )
 from ansible_collections.calico.azure.plugins.module_utils._azure_ids import (
@@ -69,7 +75,7 @@ DEFAULT_MAX_RETRIES = 6
 # honoured as sent).
 DEFAULT_RETRY_BACKOFF_MAX = 60
 DEFAULT_RETRY_BACKOFF_FACTOR = 0.8
-# LRO poll interval when ARM sends no Retry-After.
+# LRO poll interval when ARM sends no Retry-After (azure-core's default too).
 DEFAULT_POLLING_INTERVAL = 5
 # Connections kept per host; the NIC module runs several workers at once.
 DEFAULT_POOL_SIZE = 16
@@ -104,7 +110,6 @@ def _import_sdk() -> Dict[str, Any]:
             ARMAutoResourceProviderRegistrationPolicy,
             ARMChallengeAuthenticationPolicy,
         )
-        from azure.mgmt.core.polling.arm_polling import ARMPolling
     except ImportError as err:
         raise AzureSdkMissing(pip_name_for_import_error(err), traceback.format_exc())
     return {
@@ -118,7 +123,6 @@ def _import_sdk() -> Dict[str, Any]:
         "ARMPipelineClient": ARMPipelineClient,
         "ARMAutoResourceProviderRegistrationPolicy": ARMAutoResourceProviderRegistrationPolicy,
         "ARMChallengeAuthenticationPolicy": ARMChallengeAuthenticationPolicy,
-        "ARMPolling": ARMPolling,
     }
 
 
@@ -143,6 +147,225 @@ class _SerializedTokenInfoCredential(_SerializedCredential):
     def get_token_info(self, *scopes: str, **kwargs: Any) -> Any:
         with self._lock:
             return self._credential.get_token_info(*scopes, **kwargs)
+
+
+# --- long-running operations ----------------------------------------------------
+
+# One GET of an LRO's status URL, Location URL or resource, as ArmOperation
+# needs it: (url, statuses that are not errors) -> (status, headers, JSON body).
+# ArmClient's implementation raises the mapped AzureError for any other status
+# (retries done, counted in the message), like every other request it sends.
+Fetch = Callable[[str, Tuple[int, ...]], Tuple[int, Mapping[str, str], Dict[str, Any]]]
+
+_SUCCEEDED = "succeeded"
+_FAILED = ("failed", "canceled", "cancelled")
+
+
+def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+    """A header by name, whatever its case (azure-core's headers already ignore case)."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> Optional[float]:
+    """The wait ARM asked for: ``retry-after-ms``, ``x-ms-retry-after-ms`` or ``Retry-After``.
+
+    ``Retry-After`` may be seconds or an HTTP date. None when absent or
+    unreadable (the same headers azure-core's own pollers read).
+    """
+    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001), ("Retry-After", 1.0)):
+        value = _header(headers, name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            pass
+        if scale == 1.0:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                continue
+            if when is not None:
+                return max(0.0, when.timestamp() - time.time())
+    return None
+
+
+def _provisioning_state(body: Mapping[str, Any]) -> str:
+    return str((body.get("properties") or {}).get("provisioningState") or "").lower()
+
+
+class ArmOperation(object):
+    """A write ARM accepted, followed one request per :meth:`poll`.
+
+    Built by :meth:`ArmClient.begin_put` (and by ``delete``) from ARM's answer
+    to the write; callers use only ``poll()``, ``retry_after``, ``done`` and
+    ``wait()``. ARM's asynchronous-operation contract is followed in the order
+    azure-core's ARMPolling follows it:
+
+    - ``Azure-AsyncOperation`` (or ``Operation-Location``): poll that status
+      URL until ``status`` is terminal; ``Failed``/``Canceled`` raise
+      AzureOperationFailed with ARM's code and message. After ``Succeeded``
+      a PUT reads the resource once more (its final state: ARM's
+      final-state-via for PUT is the original URI) -- that read is a poll of
+      its own, announced with ``retry_after == 0``;
+    - otherwise ``Location``: poll it while it answers 202; its final answer
+      is the resource (a PUT whose final answer has no body reads the
+      resource);
+    - otherwise a non-terminal ``provisioningState`` in the body: poll the
+      resource itself until the state is terminal (a DELETE until 404);
+    - otherwise the write was already complete: ``done`` from the start and
+      ``poll()`` returns the answer without a request.
+
+    ``final_get=False`` skips the read after ``Succeeded``: ``poll()`` then
+    returns the resource as ARM answered the write itself (new etag included;
+    ``provisioningState`` as it was then, so not a final state), or ``{}``
+    when that answer had no body. For callers that only need to know the
+    write was applied and must not pay one more read per write.
+
+    Why not ARMPolling stepwise: it has no public single-step API
+    (``update_status`` leaves the final GET and the Retry-After handling to
+    private members), and it always reads the resource after success. The
+    rules above are ARMPolling's, in ~100 lines that ArmClient's blocking
+    ``put`` and ``delete`` use too, so there is one LRO implementation.
+
+    Not thread-safe: poll one operation from one thread at a time (different
+    operations may be polled from different threads).
+    """
+
+    def __init__(
+        self,
+        method: str,
+        status: int,
+        headers: Mapping[str, str],
+        body: Dict[str, Any],
+        *,
+        resource_url: str,
+        fetch: Fetch,
+        resource_id: Optional[str] = None,
+        action: str = "write",
+        polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        final_get: bool = True,
+    ) -> None:
+        self.method = method.upper()
+        self.resource_id = resource_id
+        self.action = action
+        self.resource_url = resource_url
+        self.polling_interval = polling_interval
+        self._fetch = fetch
+        self._accepted: Dict[str, Any] = body
+        self._final_get = final_get and self.method in ("PUT", "PATCH")
+        self._result: Optional[Dict[str, Any]] = None
+        self._error: Optional[AzureError] = None
+        self.status_url = _header(headers, "Azure-AsyncOperation") or _header(headers, "Operation-Location")
+        self.location_url = _header(headers, "Location")
+        if self.status_url:
+            self._next = "status"
+        elif self.location_url:
+            self._next = "location"
+        elif status == 202 or _provisioning_state(body) not in ("", _SUCCEEDED):
+            self._next = "resource"
+        else:
+            self._next = "none"
+            self._result = body
+        if _provisioning_state(body) in _FAILED:
+            self._error = operation_failed(body, resource_id=resource_id, action=action)
+            raise self._error
+        #: Seconds ARM asked to wait before the next poll (the client's
+        #: polling interval when it did not say); 0 once done.
+        self.retry_after = 0.0 if self.done else self._wait_from(headers)
+
+    @property
+    def done(self) -> bool:
+        """True once ``poll()`` returns the final JSON without sending anything."""
+        return self._result is not None
+
+    def _wait_from(self, headers: Mapping[str, str]) -> float:
+        # As in azure-core: a missing (or zero) Retry-After means the client's interval.
+        return retry_after_seconds(headers) or float(self.polling_interval)
+
+    def _finish(self, result: Dict[str, Any]) -> Dict[str, Any]:
+        self._result = result
+        self.retry_after = 0.0
+        return result
+
+    def _fail(self, error: AzureError) -> AzureError:
+        self._error = error
+        return error
+
+    def poll(self) -> Optional[Dict[str, Any]]:
+        """Send at most one request; the final resource JSON once done, None while running.
+
+        Raises the client's AzureError subclasses (AzureOperationFailed when
+        the operation ended Failed or Canceled); after that, every further
+        call raises the same error without sending anything.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._result is not None:
+            return self._result
+        try:
+            return self._step()
+        except AzureError as error:
+            raise self._fail(error)
+
+    def _step(self) -> Optional[Dict[str, Any]]:
+        if self._next == "final":
+            _status, _headers, body = self._fetch(self.resource_url, (200,))
+            return self._finish(body)
+        if self._next == "status" and self.status_url:
+            _status, headers, body = self._fetch(self.status_url, (200, 201, 202, 204))
+            state = str(body.get("status") or "").lower()
+            if state == _SUCCEEDED:
+                return self._succeeded()
+            if state in _FAILED:
+                raise operation_failed(body, resource_id=self.resource_id, action=self.action)
+            self.retry_after = self._wait_from(headers)
+            return None
+        if self._next == "location" and self.location_url:
+            status, headers, body = self._fetch(self.location_url, (200, 201, 202, 204))
+            if status == 202:
+                self.location_url = _header(headers, "Location") or self.location_url
+                self.retry_after = self._wait_from(headers)
+                return None
+            if body or self.method not in ("PUT", "PATCH"):
+                return self._finish(body)
+            return self._succeeded()
+        # No status URL: the resource itself says how far the write got.
+        ok = (200, 202, 404) if self.method == "DELETE" else (200, 201, 202)
+        status, headers, body = self._fetch(self.resource_url, ok)
+        if status == 404:
+            return self._finish({})
+        state = _provisioning_state(body)
+        if status != 202 and state in ("", _SUCCEEDED) and self.method != "DELETE":
+            return self._finish(body)
+        if state in _FAILED:
+            raise operation_failed(body, resource_id=self.resource_id, action=self.action)
+        self.retry_after = self._wait_from(headers)
+        return None
+
+    def _succeeded(self) -> Optional[Dict[str, Any]]:
+        if self._final_get:
+            # The final read is its own poll, so one poll stays one request.
+            self._next = "final"
+            self.retry_after = 0.0
+            return None
+        return self._finish(self._accepted if self.method != "DELETE" else {})
+
+    def wait(self, sleep: Callable[[float], None] = time.sleep) -> Dict[str, Any]:
+        """Poll until done and return the final JSON (blocks the calling thread).
+
+        The first poll goes out at once, as azure-core's pollers do (many ARM
+        writes finish within a round trip); later ones after ``retry_after``.
+        """
+        result = self.poll()
+        while result is None:
+            sleep(self.retry_after)
+            result = self.poll()
+        return result
 
 
 class ArmClient(object):
@@ -275,8 +498,8 @@ class ArmClient(object):
         core_exceptions = self._sdk["core_exceptions"]
         try:
             # _return_pipeline_response: the form azure-core's own LRO pollers
-            # use; the pipeline response carries the retry history and is what
-            # ARMPolling starts from.
+            # use; the pipeline response carries the retry history (_check
+            # counts the retries from it).
             return self._client.send_request(request, _return_pipeline_response=True)
         except core_exceptions.AzureError as err:
             raise self._map(err, resource_id, action)
@@ -343,24 +566,67 @@ class ArmClient(object):
 
     # --- writes -----------------------------------------------------------------
 
-    def _wait(self, pipeline_response: Any, resource_id: str, action: str) -> Any:
-        """Follow an LRO to its end (ARMPolling: Azure-AsyncOperation / Location, Retry-After)."""
-        core_exceptions = self._sdk["core_exceptions"]
-        polling = self._sdk["ARMPolling"](self.polling_interval)
-        polling.initialize(self._client, pipeline_response, lambda final: final)
-        try:
-            polling.run()
-        except core_exceptions.AzureError as err:
-            raise self._map(err, resource_id, action)
-        return polling.resource()
+    def _answer(self, response: Any) -> Tuple[int, Mapping[str, str], Dict[str, Any]]:
+        status = response.status_code
+        # A 202 or 204 says nothing about the resource, whatever body it carries.
+        body = self._json(response) if status not in (202, 204) else {}
+        return status, response.headers, body
 
-    @staticmethod
-    def _lro_pending(response: Any, body: Dict[str, Any]) -> bool:
-        headers = response.headers
-        if headers.get("Azure-AsyncOperation") or headers.get("Location"):
-            return True
-        state = (body.get("properties") or {}).get("provisioningState")
-        return state not in (None, "Succeeded")
+    def _fetcher(self, resource_id: str, action: str) -> Fetch:
+        """The GET an ArmOperation polls with, mapped and retried like every request."""
+
+        def fetch(url: str, ok: Tuple[int, ...]) -> Tuple[int, Mapping[str, str], Dict[str, Any]]:
+            pipeline_response = self._send("GET", url, resource_id=resource_id, action=action)
+            return self._answer(self._check(pipeline_response, resource_id, action, ok))
+
+        return fetch
+
+    def begin_put(
+        self,
+        resource_id: str,
+        body: Dict[str, Any],
+        *,
+        if_match: Optional[str] = None,
+        if_none_match: Optional[str] = None,
+        api_version: Optional[str] = None,
+        final_get: bool = True,
+    ) -> ArmOperation:
+        """Send a PUT and return its operation without waiting for it.
+
+        ``if_match``: the etag the caller read (412 -> AzurePreconditionFailed
+        if someone wrote in between). ``if_none_match="*"``: create only.
+        Errors of the PUT itself (400, 403, 409, 412, throttling after every
+        retry...) raise here; errors of the operation raise from ``poll()``.
+
+        The returned :class:`ArmOperation` sends one request per ``poll()``,
+        which returns the final resource JSON (with its new etag) once done and
+        None while running; wait ``retry_after`` seconds between polls. With
+        ``final_get=False`` a successful operation returns the resource as ARM
+        answered the PUT instead of reading it once more (see ArmOperation).
+        """
+        action = "write"
+        headers: Dict[str, str] = {"Content-Type": "application/json"}
+        if if_match:
+            headers["If-Match"] = if_match
+        if if_none_match:
+            headers["If-None-Match"] = if_none_match
+        url = self.url(resource_id, api_version)
+        pipeline_response = self._send("PUT", url, resource_id=resource_id, action=action, body=body, headers=headers)
+        status, response_headers, accepted = self._answer(
+            self._check(pipeline_response, resource_id, action, (200, 201, 202))
+        )
+        return ArmOperation(
+            "PUT",
+            status,
+            response_headers,
+            accepted,
+            resource_url=url,
+            fetch=self._fetcher(resource_id, action),
+            resource_id=resource_id,
+            action=action,
+            polling_interval=self.polling_interval,
+            final_get=final_get,
+        )
 
     def put(
         self,
@@ -373,26 +639,12 @@ class ArmClient(object):
     ) -> Dict[str, Any]:
         """Create or replace a resource; wait for the LRO; return the final JSON (with its new etag).
 
-        ``if_match``: the etag the caller read (412 -> AzurePreconditionFailed
-        if someone wrote in between). ``if_none_match="*"``: create only.
+        ``begin_put(...).wait()``: the same requests and errors, blocking.
         """
-        action = "write"
-        headers: Dict[str, str] = {"Content-Type": "application/json"}
-        if if_match:
-            headers["If-Match"] = if_match
-        if if_none_match:
-            headers["If-None-Match"] = if_none_match
-        url = self.url(resource_id, api_version)
-        pipeline_response = self._send("PUT", url, resource_id=resource_id, action=action, body=body, headers=headers)
-        response = self._check(pipeline_response, resource_id, action, (200, 201, 202))
-        initial = self._json(response) if response.status_code != 202 else {}
-        if response.status_code != 202 and not self._lro_pending(response, initial):
-            return initial
-        final = self._wait(pipeline_response, resource_id, action)
-        if final is not None and final.http_response.status_code == 200 and final.http_response.text():
-            return self._json(final.http_response)
-        # No final body (unusual for PUT): read the resource.
-        return self.get(resource_id, api_version)
+        operation = self.begin_put(
+            resource_id, body, if_match=if_match, if_none_match=if_none_match, api_version=api_version
+        )
+        return operation.wait()
 
     def delete(self, resource_id: str, *, if_match: Optional[str] = None, api_version: Optional[str] = None) -> bool:
         """Delete and wait; False if there was nothing to delete (204 or 404)."""
@@ -400,13 +652,23 @@ class ArmClient(object):
         headers = {"If-Match": if_match} if if_match else None
         url = self.url(resource_id, api_version)
         pipeline_response = self._send("DELETE", url, resource_id=resource_id, action=action, headers=headers)
-        response = pipeline_response.http_response
-        if response.status_code in (204, 404):
+        if pipeline_response.http_response.status_code in (204, 404):
             # Already absent (a missing resource group or parent included).
             return False
-        self._check(pipeline_response, resource_id, action, (200, 202))
-        if response.status_code == 202 or response.headers.get("Azure-AsyncOperation"):
-            self._wait(pipeline_response, resource_id, action)
+        status, response_headers, accepted = self._answer(
+            self._check(pipeline_response, resource_id, action, (200, 202))
+        )
+        ArmOperation(
+            "DELETE",
+            status,
+            response_headers,
+            accepted,
+            resource_url=url,
+            fetch=self._fetcher(resource_id, action),
+            resource_id=resource_id,
+            action=action,
+            polling_interval=self.polling_interval,
+        ).wait()
         return True
 
     def close(self) -> None:

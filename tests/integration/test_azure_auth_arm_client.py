@@ -85,6 +85,76 @@ def test_put_follows_the_lro_and_returns_the_final_resource(emu, arm):
     ]
 
 
+def poll_until_done(operation, polls=10):
+    """Poll without sleeping (the stand-in's operations here finish by poll count, not time)."""
+    for _poll in range(polls):
+        result = operation.poll()
+        if result is not None:
+            return result
+    raise AssertionError("operation still running after %d polls" % polls)
+
+
+def test_begin_put_polls_one_request_at_a_time_and_returns_the_new_etag(emu, arm):
+    emu.set_latency(lro_in_progress_polls=1, retry_after=2)
+    rt = route_table_id(emu.subscription_id, RG, "rt-existing")
+    current = arm.get(rt)
+    emu.clear_log()
+    current["tags"] = {"owner": "calico"}
+    operation = arm.begin_put(rt, current, if_match=current["etag"])
+    assert not operation.done and operation.retry_after == 2
+    assert [(e["method"], e["kind"]) for e in arm_entries(emu)] == [("PUT", "arm")], "begin_put waits for nothing"
+    assert operation.poll() is None, "InProgress"
+    assert operation.retry_after == 2, "the status answer's Retry-After"
+    assert len(arm_entries(emu)) == 2, "one poll, one request"
+    result = poll_until_done(operation)
+    assert result["properties"]["provisioningState"] == "Succeeded"
+    assert result["tags"] == {"owner": "calico"}
+    assert result["etag"] == emu.get_resource(rt)["etag"] != current["etag"]
+    # PUT -> status InProgress -> status Succeeded -> final GET of the table, one request per poll
+    assert [(e["method"], e["kind"], e["status"]) for e in arm_entries(emu)] == [
+        ("PUT", "arm", 200), ("GET", "lro_poll", 200), ("GET", "lro_poll", 200), ("GET", "arm", 200),
+    ]
+    assert operation.done and operation.poll() == result and len(arm_entries(emu)) == 4
+
+
+def test_begin_put_without_final_get_returns_the_accepted_resource(emu, arm):
+    rt = route_table_id(emu.subscription_id, RG, "rt-accepted")
+    operation = arm.begin_put(rt, table_body(("node-b", "10.244.1.0/24", "10.0.0.5")), final_get=False)
+    result = poll_until_done(operation)
+    assert result["etag"] == emu.get_resource(rt)["etag"]
+    assert result["properties"]["routes"][0]["name"] == "node-b"
+    assert [(e["method"], e["kind"]) for e in arm_entries(emu)] == [("PUT", "arm"), ("GET", "lro_poll")]
+
+
+def test_begin_put_of_a_failed_operation_raises_operation_failed(emu, arm):
+    emu.fail_next_lro(code="InternalServerError", message="Allocation failed in the stand-in.")
+    rt = route_table_id(emu.subscription_id, RG, "rt-doomed-async")
+    operation = arm.begin_put(rt, table_body())
+    with pytest.raises(AzureOperationFailed) as err:
+        poll_until_done(operation)
+    assert err.value.code == "InternalServerError"
+    assert err.value.message == (
+        "The Azure operation to write Route table 'rt-doomed-async' in resource group '%s' ended Failed "
+        "(InternalServerError: Allocation failed in the stand-in.)." % RG)
+    polls = len(arm_entries(emu))
+    with pytest.raises(AzureOperationFailed):
+        operation.poll()
+    assert len(arm_entries(emu)) == polls, "a failed operation is not polled again"
+
+
+def test_begin_put_with_a_stale_etag_is_precondition_failed_before_any_poll(emu, arm):
+    rt = route_table_id(emu.subscription_id, RG, "rt-existing")
+    stale = arm.get(rt)
+    emu.mutate(rt, {"tags": {"someone": "else"}})
+    emu.clear_log()
+    stale["tags"] = {"owner": "calico"}
+    with pytest.raises(AzurePreconditionFailed) as err:
+        arm.begin_put(rt, stale, if_match=stale["etag"])
+    assert err.value.status == 412
+    assert [(e["method"], e["status"]) for e in arm_entries(emu)] == [("PUT", 412)]
+    assert emu.get_resource(rt)["tags"] == {"someone": "else"}
+
+
 def test_put_with_current_etag_sends_if_match_and_gets_a_new_etag(emu, arm):
     rt = route_table_id(emu.subscription_id, RG, "rt-existing")
     current = arm.get(rt)
