@@ -433,9 +433,12 @@ class WriteOperation(Protocol):
     retry_after: float
 
     def poll(self) -> Optional[Dict[str, Any]]:
-        """At most one status request: the NIC as written once finished, None while running.
+        """At most one request: the NIC once finished, None while running.
 
-        Raises one of the client's errors when the operation failed.
+        The NIC as ARM reports it after the write or as ARM accepted the
+        write; ``{}`` when ARM's answer carried no NIC (the write's body is
+        then what Azure applied). Raises one of the client's errors when the
+        operation failed.
         """
 
 

@@ -210,8 +210,8 @@ from ansible_collections.calico.azure.plugins.module_utils._azure_errors import 
     AzureError,
     AzureNotFound,
     AzurePreconditionFailed,
-    operation_failed,
 )
+from ansible_collections.calico.azure.plugins.module_utils._azure_client import ArmOperation
 from ansible_collections.calico.azure.plugins.module_utils._azure_ids import resource_id
 from ansible_collections.calico.azure.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
@@ -226,74 +226,17 @@ from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
 
 ERRORS = ErrorKinds(expected=(AzureError,), precondition_failed=AzurePreconditionFailed, not_found=AzureNotFound)
 
-# ARM's terminal states of a long-running operation.
-_SUCCEEDED = "succeeded"
-_FAILED = ("failed", "canceled", "cancelled")
-
-
-def _retry_after(response: Any, default: float) -> float:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else default
-    except ValueError:
-        return default
-
-
-class _NicWrite(object):
-    """A NIC PUT that ARM accepted: polled one status request at a time.
-
-    azure-core's ARMPolling would block a worker for the whole operation and
-    then GET the NIC once more; polling here lets the run share its workers
-    between all NICs' operations, and the NIC's final state is known without
-    that extra read: the operation succeeded, so the body we sent is applied.
-    """
-
-    def __init__(self, client: Any, nic_id: str, pipeline_response: Any) -> None:
-        self.client = client
-        self.nic_id = nic_id
-        response = pipeline_response.http_response
-        self.body: Dict[str, Any] = client._json(response) if response.status_code != 202 else {}
-        self.status_url: Optional[str] = response.headers.get("Azure-AsyncOperation")
-        self.location_url: Optional[str] = None if self.status_url else response.headers.get("Location")
-        state = str((self.body.get("properties") or {}).get("provisioningState") or "").lower()
-        self.done = not (self.status_url or self.location_url) and state in ("", _SUCCEEDED)
-        self.retry_after = 0.0 if self.done else _retry_after(response, client.polling_interval)
-
-    def poll(self) -> Optional[Dict[str, Any]]:
-        if self.done:
-            return self.body
-        url = self.status_url or self.location_url
-        if url is None:
-            # No status URL but a non-terminal provisioningState: read the NIC.
-            pipeline_response = self.client._send("GET", self.client.url(self.nic_id), resource_id=self.nic_id,
-                                                  action="write")
-            response = self.client._check(pipeline_response, self.nic_id, "write", (200,))
-            self.body = self.client._json(response)
-            state = str((self.body.get("properties") or {}).get("provisioningState") or "").lower()
-            return self._settle(state, response, self.body)
-        pipeline_response = self.client._send("GET", url, resource_id=self.nic_id, action="write")
-        response = self.client._check(pipeline_response, self.nic_id, "write", (200, 201, 202, 204))
-        if self.location_url:
-            if response.status_code == 202:
-                self.retry_after = _retry_after(response, self.client.polling_interval)
-                return None
-            return self.client._json(response) if response.status_code != 204 else {}
-        status_body = self.client._json(response)
-        return self._settle(str(status_body.get("status") or "").lower(), response, status_body)
-
-    def _settle(self, state: str, response: Any, status_body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-        if state == _SUCCEEDED:
-            # The status document is not the NIC; an empty result tells the
-            # run that the body it sent is now the NIC's state.
-            return self.body if self.status_url is None else {}
-        if state in _FAILED:
-            raise operation_failed(status_body, resource_id=self.nic_id, action="write")
-        self.retry_after = _retry_after(response, self.client.polling_interval)
-        return None
-
 
 class ArmNicApi(object):
-    """The NicApi seam of _nic_logic over the collection's ArmClient."""
+    """The NicApi seam of _nic_logic over the collection's ArmClient.
+
+    Writes use ``ArmClient.begin_put`` so the run polls every NIC's operation
+    one request at a time and shares its workers between all of them, instead
+    of blocking a worker for a whole operation. ``final_get=False``: once an
+    operation succeeded the body we sent is applied, so the NIC is not read
+    once more (100 NICs would cost 100 more reads); the run only needs
+    ``enableIPForwarding`` of the NIC as ARM accepted it.
+    """
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -305,15 +248,8 @@ class ArmNicApi(object):
         namespace, type_name = resource_type.split("/", 1)
         return self.client.list(resource_id(subscription_id, resource_group, namespace, type_name))
 
-    def begin_put(self, nic_id: str, body: Dict[str, Any], if_match: Optional[str]) -> _NicWrite:
-        headers = {"Content-Type": "application/json"}
-        if if_match:
-            headers["If-Match"] = if_match
-        pipeline_response = self.client._send(
-            "PUT", self.client.url(nic_id), resource_id=nic_id, action="write", body=body, headers=headers
-        )
-        self.client._check(pipeline_response, nic_id, "write", (200, 201, 202))
-        return _NicWrite(self.client, nic_id, pipeline_response)
+    def begin_put(self, nic_id: str, body: Dict[str, Any], if_match: Optional[str]) -> ArmOperation:
+        return self.client.begin_put(nic_id, body, if_match=if_match, final_get=False)
 
 
 def argument_spec() -> Dict[str, Any]:

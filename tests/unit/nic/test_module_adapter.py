@@ -1,130 +1,86 @@
-"""The module's ArmClient adapter: how a NIC PUT's long-running operation is followed.
+"""The module's ArmClient adapter: the NicApi seam over ArmClient's public API.
 
-The integration tests cover the Azure-AsyncOperation path the stand-in (and
-the Network RP) answers with; these cover the other shapes ARM may answer a
-PUT with, over a fake client that scripts the HTTP answers.
+How an operation is followed is ArmClient's (tests/unit/module_utils/
+test_azure_client_operation.py, and against the stand-in in
+tests/integration/test_azure_auth_arm_client.py); here: what the adapter asks
+the client for, over a fake client with the same public methods.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
 
+from ansible_collections.calico.azure.plugins.module_utils._azure_client import ArmOperation
 from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
-    AzureOperationFailed,
     AzurePreconditionFailed,
     error_from_response,
 )
 from ansible_collections.calico.azure.plugins.modules.azure_nic_forwarding import ArmNicApi
 
-NIC = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic-1"
-
-
-class Answer:
-    def __init__(self, status: int, body: Optional[Dict[str, Any]] = None, headers: Optional[Dict[str, str]] = None):
-        self.status_code = status
-        self.headers = headers or {}
-        self._text = json.dumps(body) if body is not None else ""
-
-    def text(self) -> str:
-        return self._text
-
-
-class Pipeline:
-    def __init__(self, answer: Answer):
-        self.http_response = answer
-
-
-class ScriptedClient:
-    """Answers requests from a script, records them, checks statuses like ArmClient._check."""
-
-    polling_interval = 5
-
-    def __init__(self, answers: List[Answer]):
-        self.answers = list(answers)
-        self.sent: List[tuple] = []
-
-    def url(self, path: str) -> str:
-        return "https://arm" + path + "?api-version=x"
-
-    def _send(self, method, url, *, resource_id, action, body=None, headers=None):
-        self.sent.append((method, url, (headers or {}).get("If-Match")))
-        return Pipeline(self.answers.pop(0))
-
-    def _check(self, pipeline_response, resource_id, action, ok):
-        response = pipeline_response.http_response
-        if response.status_code in ok:
-            return response
-        raise error_from_response(response.status_code, response.text(), resource_id=resource_id, action=action)
-
-    @staticmethod
-    def _json(response):
-        return json.loads(response.text()) if response.text() else {}
+SUB = "00000000-0000-0000-0000-000000000001"
+NIC = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic-1" % SUB
 
 
 def nic_body(state: str = "Succeeded", forwarding: bool = True) -> Dict[str, Any]:
-    return {"id": NIC, "properties": {"provisioningState": state, "enableIPForwarding": forwarding}}
+    return {"id": NIC, "etag": 'W/"2"', "properties": {"provisioningState": state, "enableIPForwarding": forwarding}}
 
 
-def test_a_put_answered_succeeded_needs_no_poll():
-    client = ScriptedClient([Answer(200, nic_body())])
+class PublicClient:
+    """ArmClient's public read/write methods, recorded; begin_put answers with a scripted operation."""
+
+    def __init__(self, put_status: int = 200, put_headers: Dict[str, str] = None, fail_put: int = 0):
+        self.calls: List[tuple] = []
+        self.put_status = put_status
+        self.put_headers = put_headers or {}
+        self.fail_put = fail_put
+        self.status_answers = [(200, {}, {"status": "Succeeded"})]
+
+    def get(self, resource_id: str) -> Dict[str, Any]:
+        self.calls.append(("get", resource_id))
+        return nic_body()
+
+    def list(self, path: str) -> List[Dict[str, Any]]:
+        self.calls.append(("list", path))
+        return [nic_body()]
+
+    def begin_put(self, resource_id, body, *, if_match=None, if_none_match=None, final_get=True):
+        self.calls.append(("begin_put", resource_id, if_match, final_get))
+        if self.fail_put:
+            raise error_from_response(self.fail_put, {"error": {"code": "PreconditionFailed", "message": "etag"}},
+                                      resource_id=resource_id, action="write")
+
+        def fetch(url, ok):
+            self.calls.append(("poll", url))
+            return self.status_answers.pop(0)
+
+        return ArmOperation("PUT", self.put_status, self.put_headers, nic_body("Updating"), resource_url="u",
+                            fetch=fetch, resource_id=resource_id, final_get=final_get)
+
+
+def test_reads_go_to_get_and_to_the_groups_list():
+    client = PublicClient()
+    api = ArmNicApi(client)
+    assert api.get(NIC) == nic_body()
+    assert api.list_group(SUB, "rg", "Microsoft.Network/networkInterfaces") == [nic_body()]
+    assert client.calls == [
+        ("get", NIC),
+        ("list", "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces" % SUB),
+    ]
+
+
+def test_a_write_is_conditional_and_skips_the_final_read():
+    client = PublicClient(put_headers={"Azure-AsyncOperation": "https://arm/operations/1", "Retry-After": "3"})
     write = ArmNicApi(client).begin_put(NIC, nic_body(), 'W/"1"')
-    assert write.retry_after == 0
-    assert write.poll() == nic_body()
-    assert client.sent == [("PUT", "https://arm" + NIC + "?api-version=x", 'W/"1"')]
-
-
-def test_async_operation_is_polled_with_its_retry_after_until_succeeded():
-    status = "https://arm/operations/1"
-    client = ScriptedClient([
-        Answer(200, nic_body("Updating"), {"Azure-AsyncOperation": status, "Retry-After": "3"}),
-        Answer(200, {"status": "InProgress"}, {"Retry-After": "7"}),
-        Answer(200, {"status": "Succeeded"}),
-    ])
-    write = ArmNicApi(client).begin_put(NIC, nic_body("Updating"), 'W/"1"')
+    assert client.calls == [("begin_put", NIC, 'W/"1"', False)]
     assert write.retry_after == 3
-    assert write.poll() is None and write.retry_after == 7
-    assert write.poll() == {}, "no final GET: success means the body sent is applied"
-    assert [s[0] for s in client.sent] == ["PUT", "GET", "GET"] and client.sent[1][1] == status
-
-
-def test_a_failed_operation_raises_with_arms_reason():
-    client = ScriptedClient([
-        Answer(201, nic_body("Updating"), {"Azure-AsyncOperation": "https://arm/operations/2"}),
-        Answer(200, {"status": "Failed", "error": {"code": "InternalServerError", "message": "host update failed"}}),
-    ])
-    write = ArmNicApi(client).begin_put(NIC, nic_body("Updating"), None)
-    assert write.retry_after == ScriptedClient.polling_interval, "no Retry-After: the client's interval"
-    with pytest.raises(AzureOperationFailed, match="host update failed"):
-        write.poll()
-
-
-def test_location_polling_returns_the_final_resource():
-    client = ScriptedClient([
-        Answer(202, None, {"Location": "https://arm/operationResults/3", "Retry-After": "1"}),
-        Answer(202, None, {"Retry-After": "2"}),
-        Answer(200, nic_body()),
-    ])
-    write = ArmNicApi(client).begin_put(NIC, nic_body(), None)
-    assert write.poll() is None and write.retry_after == 2
-    assert write.poll() == nic_body()
-
-
-def test_a_non_terminal_state_without_status_url_reads_the_nic():
-    client = ScriptedClient([
-        Answer(200, nic_body("Updating")),
-        Answer(200, nic_body("Updating")),
-        Answer(200, nic_body("Succeeded")),
-    ])
-    write = ArmNicApi(client).begin_put(NIC, nic_body("Updating"), None)
-    assert write.poll() is None
-    assert write.poll() == nic_body("Succeeded")
-    assert client.sent[1][1] == client.url(NIC)
+    final = write.poll()
+    assert final["properties"]["enableIPForwarding"] is True, "the NIC as ARM accepted the write"
+    assert client.calls[1:] == [("poll", "https://arm/operations/1")], "no final GET of the NIC"
 
 
 def test_412_on_the_put_is_the_precondition_error_the_run_retries_on():
-    client = ScriptedClient([Answer(412, {"error": {"code": "PreconditionFailed", "message": "etag mismatch"}})])
+    client = PublicClient(fail_put=412)
     with pytest.raises(AzurePreconditionFailed):
         ArmNicApi(client).begin_put(NIC, nic_body(), 'W/"old"')
