@@ -10,7 +10,6 @@ time and shows that nothing changed and Azure saw no write; stops everything.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -89,8 +88,8 @@ def show_files(world: dict) -> None:
             cmd = ["ssh", "-i", host["identity_file"], "-o", "StrictHostKeyChecking=no", "-o",
                    "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"root@{host['address']}",
                    f"stat -c '%a %U:%G' {path} && cat {path}"]
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-            mode, _, content = out.stdout.partition("\n")
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=True)
+            mode, _newline, content = out.stdout.partition("\n")
             heading(f"{host['name']}:{path} (mode {mode})")
             # The demo's secret is the stand-in's, but a demo should not teach printing secrets.
             print(content.replace(secret, "*** (hidden by the demo)").rstrip())

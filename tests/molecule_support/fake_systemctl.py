@@ -1,9 +1,8 @@
-#!/usr/bin/python3
 """A stand-in for ``systemctl`` on test hosts that have no running systemd.
 
 Test hosts are sshd processes in their own network and mount namespaces; no
-service manager runs there. This script is bind-mounted over
-``/usr/bin/systemctl`` inside each host's mount namespace, so every caller
+service manager runs there. A wrapper running this script is
+bind-mounted over ``/usr/bin/systemctl`` inside each host's mount namespace, so every caller
 (``ansible.builtin.systemd_service`` included) finds it where it finds the
 real one. It keeps unit state under ``/run/fake-systemctl`` (the host's own
 tmpfs) and appends one JSON line per call to ``/var/log/fake-systemctl.log``

@@ -102,7 +102,7 @@ def _stop_pid(pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    for _ in range(50):
+    for _attempt in range(50):
         try:
             # Reap it if it is our child (make demo); otherwise wait for it to vanish.
             if os.waitpid(pid, os.WNOHANG)[0] == pid:
@@ -132,8 +132,8 @@ def up(run_dir: Path, slot: int, hosts: Sequence[str], resource_group: str) -> d
     world["azure"] = {"pid": pid}
     world_file.write_text(json.dumps(world, indent=2))
     info = json.loads((run_dir / "stand-in.json").read_text())
-    world["azure"].update({k: info[k] for k in ("base_url", "ca_file", "metadata_url", "tenant_id", "subscription_id",
-                                                 "client_id", "client_secret")})
+    keys = ("base_url", "ca_file", "metadata_url", "tenant_id", "subscription_id", "client_id", "client_secret")
+    world["azure"].update({key: info[key] for key in keys})
     world["auth"] = {
         "subscription_id": info["subscription_id"],
         "tenant": info["tenant_id"],
@@ -228,7 +228,7 @@ def snapshot(run_dir: Path) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up_p = sub.add_parser("up")
     up_p.add_argument("--run-dir", type=Path, required=True)

@@ -11,7 +11,7 @@ Each host is one ``sshd`` started inside
   ``/etc/calico``, ``/etc/kubernetes`` and ``/etc/systemd/system`` can be
   created at their real default paths while the machine's ``/etc`` stays
   untouched), ``/run`` and ``/var/log`` are the host's own tmpfs, and
-  ``/usr/bin/systemctl`` is a bind mount of :mod:`fake_systemctl`;
+  ``/usr/bin/systemctl`` is a bind mount of a wrapper running :mod:`fake_systemctl`;
 - its own UTS namespace, with the hostname set to the host's name.
 
 Root logs in with a key generated for the run. Nothing here is needed after
@@ -59,7 +59,7 @@ class TestHostError(RuntimeError):
 
 
 def _run(cmd: Sequence[str], check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    proc = subprocess.run(list(cmd), capture_output=True, text=True, **kwargs)
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False, **kwargs)
     if check and proc.returncode != 0:
         raise TestHostError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc
@@ -121,7 +121,7 @@ def _sshd_config(run_dir: Path, host_dir: Path, address: str) -> Path:
     return config
 
 
-def _host_script(name: str, host_dir: Path, sshd_config: Path) -> str:
+def _host_script(name: str, host_dir: Path, sshd_config: Path, systemctl: Path) -> str:
     upper, work = host_dir / "etc-upper", host_dir / "etc-work"
     units = host_dir / "preinstalled-units"
     lines = [
@@ -131,7 +131,7 @@ def _host_script(name: str, host_dir: Path, sshd_config: Path) -> str:
         "mount -t tmpfs -o mode=0755 tmpfs /run",
         "mkdir -p /run/sshd",
         "mount -t tmpfs -o mode=0755 tmpfs /var/log",
-        f"mount --bind {FAKE_SYSTEMCTL} /usr/bin/systemctl",
+        f"mount --bind {systemctl} /usr/bin/systemctl",
         "mkdir -p /etc/systemd/system",
         f"cp {units}/* /etc/systemd/system/",
         # Preinstalled services run, as kubelet does on a node.
@@ -153,7 +153,10 @@ def up(run_dir: Path, slot: int, hosts: Sequence[str]) -> dict:
     _keygen(run_dir / "ssh_host_ed25519_key")
     _keygen(run_dir / "id_ed25519")
     shutil.copy(run_dir / "id_ed25519.pub", run_dir / "authorized_keys")
-    os.chmod(FAKE_SYSTEMCTL, 0o755)
+    # What the hosts run as /usr/bin/systemctl: the fake, with the hosts' own python.
+    wrapper = run_dir / "systemctl"
+    wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/python3 {FAKE_SYSTEMCTL} "$@"\n')
+    wrapper.chmod(0o755)
 
     state = {"slot": slot, "bridge": bridge, "run_dir": str(run_dir), "hosts": []}
     state_file = run_dir / "hosts.json"
@@ -186,7 +189,7 @@ def up(run_dir: Path, slot: int, hosts: Sequence[str]) -> dict:
         config = _sshd_config(run_dir, host_dir, address)
         # sshd daemonises; its mount and UTS namespaces live as long as it does.
         _run(["ip", "netns", "exec", netns, "unshare", "--mount", "--uts", "--propagation", "private",
-              "sh", "-c", _host_script(name, host_dir, config)])
+              "sh", "-c", _host_script(name, host_dir, config, wrapper)])
         _wait_for_port(address, 22)
         entry["pid"] = int((host_dir / "sshd.pid").read_text().strip())
         state_file.write_text(json.dumps(state, indent=2))
@@ -194,7 +197,7 @@ def up(run_dir: Path, slot: int, hosts: Sequence[str]) -> dict:
 
 
 def _kill_netns_processes(netns: str) -> None:
-    for _ in range(50):
+    for _attempt in range(50):
         pids = [int(p) for p in _run(["ip", "netns", "pids", netns], check=False).stdout.split()]
         if not pids:
             return
@@ -240,7 +243,7 @@ def ansible_host_vars(host: dict) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up_p = sub.add_parser("up")
     up_p.add_argument("--run-dir", type=Path, required=True)
