@@ -34,6 +34,7 @@ import argparse
 import base64
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -48,8 +49,12 @@ CACHE = REPO / ".cache"
 SANITY_ROOT = CACHE / "sanity"
 COLLECTION_COPY = SANITY_ROOT / "ansible_collections" / "calico" / "azure"
 # ansible-test keeps its per-test venvs under ~/.ansible/test/venv; shebangs of the scripts
-# pip writes there must stay under Linux's 127-character limit, so keep this path short.
+# pip writes there must stay under Linux's 127-character limit.
 SANITY_HOME = SANITY_ROOT / "home"
+LONGEST_VENV_PYTHON = ".ansible/test/venv/sanity.validate-modules/3.13/0123abcd/bin/python3.13"
+if len(f"#!{SANITY_HOME}/{LONGEST_VENV_PYTHON}") > 127:
+    # A checkout deep enough to break them gets a short home outside it, one per checkout.
+    SANITY_HOME = Path(tempfile.gettempdir()) / f"calico-azure-sanity-{hashlib.sha256(bytes(REPO)).hexdigest()[:8]}"
 WHEELS = SANITY_ROOT / "wheels"
 
 # Paths never copied: local state, not collection content.
