@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN_DIR, REPO_ROOT, git_visible_files, run, tool
+from pkgtest_support import BIN_DIR, REPO_ROOT, git_visible_files, run, tool
 
 
 def galaxy_version() -> str:

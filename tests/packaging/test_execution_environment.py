@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import NAME, NAMESPACE, REPO_ROOT, ansible_env, run, tool
+from pkgtest_support import NAME, NAMESPACE, REPO_ROOT, ansible_env, run, tool
 from packaging.requirements import Requirement
 
 FROM_COLLECTION = re.compile(r"\s*#\s*from collection\s+(?P<collection>\S+)\s*$")

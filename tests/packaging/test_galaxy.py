@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import VISIBLE_AT_BUILD, REPO_ROOT, ansible_env, build, git_visible_files, run, tool
+from pkgtest_support import VISIBLE_AT_BUILD, REPO_ROOT, ansible_env, build, git_visible_files, run, tool
 
 # What ansible-galaxy itself never packs (ansible/galaxy/collection/__init__.py), on top of
 # galaxy.yml's build_ignore.

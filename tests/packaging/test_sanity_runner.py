@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, run
+from pkgtest_support import REPO_ROOT, run
 
 
 @pytest.fixture(scope="module")
