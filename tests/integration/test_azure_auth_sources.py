@@ -197,10 +197,9 @@ def test_certificate_not_registered_for_the_app_is_refused(emu, material):
     }
     with pytest.raises(AzureAuthError) as err:
         resource_group_names(connect(params))
-    assert err.value.message.startswith(
-        "Authentication failed for client id '%s' in tenant '%s' at %s/: AADSTS" % (emu.client_id, emu.tenant_id,
-                                                                                   emu.base_url)
-    )
+    expected = "Authentication failed for client id '%s' in tenant '%s' at %s/: AADSTS" % (
+        emu.client_id, emu.tenant_id, emu.base_url)
+    assert err.value.message.startswith(expected)
 
 
 def test_workload_identity_token_file(emu, material):

@@ -300,7 +300,7 @@ def test_bad_input_fails_with_a_message_and_leaves_files_untouched(tmp_path):
     if SYSTEM_PYTHON_LACKS_RUAMEL:
         cases["no ruamel.yaml"] = ("policy-only.yaml", {"backend": "bird"}, "Failed to import the required Python library (ruamel.yaml)")
     tasks = ""
-    for task_name, (name, extra, _) in cases.items():
+    for task_name, (name, extra, _message) in cases.items():
         # JSON is YAML flow style: the options inline, quoted safely.
         options = json.dumps(dict(path=str(tmp_path / name), **extra))
         tasks += f"""
@@ -312,7 +312,7 @@ def test_bad_input_fails_with_a_message_and_leaves_files_untouched(tmp_path):
             tasks += f"      vars:\n        ansible_python_interpreter: {SYSTEM_PYTHON}\n"
     result = run(tasks)
     assert result.rc == 0, result.stdout[-3000:]
-    for task_name, (_, _, message) in cases.items():
+    for task_name, (_name, _extra, message) in cases.items():
         outcome = result.task(task_name)
         assert outcome.get("failed") is True, (task_name, outcome)
         assert message in outcome["msg"], (task_name, outcome["msg"])

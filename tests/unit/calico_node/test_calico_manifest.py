@@ -196,9 +196,18 @@ def daemonset_document(text: str) -> str:
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda t: t.split("---\n# Source: calico/templates/calico-node.yaml\n# This manifest installs")[0], "has no DaemonSet with a calico-node container"),
-        (lambda t: t.replace("name: calico-config\n  namespace", "name: other-config\n  namespace"), "comes from ConfigMap kube-system/calico-config key calico_backend, which is not in"),
-        (lambda t: t + "---\n" + daemonset_document(t).replace("name: calico-node\n  namespace", "name: calico-node-2\n  namespace"), "2 DaemonSets with a calico-node container"),
+        (
+            lambda t: t.split("---\n# Source: calico/templates/calico-node.yaml\n# This manifest installs")[0],
+            "has no DaemonSet with a calico-node container",
+        ),
+        (
+            lambda t: t.replace("name: calico-config\n  namespace", "name: other-config\n  namespace"),
+            "comes from ConfigMap kube-system/calico-config key calico_backend, which is not in",
+        ),
+        (
+            lambda t: t + "---\n" + daemonset_document(t).replace("name: calico-node\n  namespace", "name: calico-node-2\n  namespace"),
+            "2 DaemonSets with a calico-node container",
+        ),
         (lambda t: t.replace("  calico_backend: \"bird\"\n", "  calico_backend: \"bird\n"), "is not valid YAML"),
         (lambda t: t.replace("kind: ConfigMap\napiVersion: v1\nmetadata:\n", "kind: ConfigMap\nkind: ConfigMap\napiVersion: v1\nmetadata:\n"), "is not valid YAML"),
     ],

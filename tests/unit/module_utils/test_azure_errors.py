@@ -1,5 +1,8 @@
 """Error mapping: real azure-core / azure-identity exceptions and ARM bodies -> AzureError subclasses."""
 
+# The exact class matters in these tests (a parent class would pass isinstance()).
+# pylint: disable=unidiomatic-typecheck
+
 import json
 import ssl
 
