@@ -16,7 +16,8 @@ export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help venv system-deps collection-link test sanity units integration \
-        molecule lint demo bench constraints changelog build clean
+        awx packaging docs-check molecule lint demo bench constraints changelog \
+        build clean
 
 help:
 	@echo "make demo   - run playbooks/site.yml against the local Azure stand-in"
@@ -52,7 +53,7 @@ collection-link:
 
 # --- tests ----------------------------------------------------------------------
 
-test: sanity units integration molecule lint
+test: sanity units integration awx packaging docs-check changelog molecule lint
 	@echo "make test: all suites passed"
 
 sanity: venv collection-link
@@ -63,6 +64,18 @@ units: venv collection-link
 
 integration: venv collection-link
 	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
+
+# An AWX-style job (ansible-runner, private data dir) against the stand-in and SSH test hosts.
+awx: venv collection-link system-deps
+	$(BIN)/python -m pytest -q tests/awx $(PYTEST_ARGS)
+
+# Galaxy tarball, ansible-doc from the installed tarball, execution-environment metadata.
+packaging: venv collection-link
+	$(BIN)/python -m pytest -q tests/packaging $(PYTEST_ARGS)
+
+# The docs: every error message in the troubleshooting table, links and names resolve.
+docs-check: venv collection-link
+	$(BIN)/python -m pytest -q tests/docs $(PYTEST_ARGS)
 
 molecule: venv collection-link system-deps
 	cd extensions && $(BIN)/molecule test --all
