@@ -209,7 +209,10 @@ def daemonset_document(text: str) -> str:
             "2 DaemonSets with a calico-node container",
         ),
         (lambda t: t.replace("  calico_backend: \"bird\"\n", "  calico_backend: \"bird\n"), "is not valid YAML"),
-        (lambda t: t.replace("kind: ConfigMap\napiVersion: v1\nmetadata:\n", "kind: ConfigMap\nkind: ConfigMap\napiVersion: v1\nmetadata:\n"), "is not valid YAML"),
+        (
+            lambda t: t.replace("kind: ConfigMap\napiVersion: v1\nmetadata:\n", "kind: ConfigMap\nkind: ConfigMap\napiVersion: v1\nmetadata:\n"),
+            "is not valid YAML",
+        ),
     ],
     ids=["no-daemonset", "configmap-elsewhere", "two-daemonsets", "broken-quote", "duplicate-key"],
 )
