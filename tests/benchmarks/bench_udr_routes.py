@@ -33,9 +33,6 @@ sys.path[:0] = [str(TESTS_DIR), str(REPO_ROOT / ".cache" / "collections")]
 from azure_emulator import Emulator  # noqa: E402
 from helpers.ansible_run import BIN_DIR, ansible_env, run_playbook  # noqa: E402
 
-# ansible-core 2.19 routes the json callback to ansible.posix (not installable
-# here); the test suite ships an ansible.posix.json-shaped one.
-CALLBACKS = TESTS_DIR / "integration" / "fixtures" / "calico" / "callback_plugins"
 RG = "rg-bench"
 TABLE = "rt-bench"
 NODE_IPS = ["10.240.0.%d" % (4 + i) for i in range(3)]
@@ -68,8 +65,6 @@ def routes(count: int) -> list:
 
 def env_for(emu) -> dict:
     env = emu.env()
-    if CALLBACKS.is_dir():
-        env.update(ANSIBLE_STDOUT_CALLBACK="calico_json", ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS))
     return env
 
 

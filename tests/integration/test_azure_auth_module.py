@@ -20,12 +20,6 @@ from helpers.ansible_run import run_playbook
 from ansible_collections.calico.azure.plugins.module_utils._azure_ids import route_table_id
 
 LIBRARY = str(Path(__file__).resolve().parent / "library")
-# ansible.posix.json (the helper's default stdout callback) is not installed
-# here; the suite's calico_json callback prints the same document.
-CALLBACK_ENV = {
-    "ANSIBLE_STDOUT_CALLBACK": "calico_json",
-    "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).resolve().parent / "fixtures" / "calico" / "callback_plugins"),
-}
 RG = "probe-rg"
 SEED = {"resource_groups": [{"name": RG, "location": "northeurope"}]}
 pytestmark = pytest.mark.azure_seed(SEED)
@@ -45,7 +39,7 @@ def probe_task(name: str, args: dict | None = None, environment: dict | None = N
 
 
 def run(tasks: list, **kwargs):
-    env = dict(CALLBACK_ENV, ANSIBLE_LIBRARY=LIBRARY)
+    env = dict(ANSIBLE_LIBRARY=LIBRARY)
     env.update(kwargs.pop("env", {}))
     result = run_playbook(playbook(tasks), env=env, **kwargs)
     assert result.data, result.stdout + result.stderr

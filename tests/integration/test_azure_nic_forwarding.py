@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +18,6 @@ from helpers.ansible_run import run_playbook
 SUB = "5ab50000-0000-4000-8000-00000000c0de"
 OTHER_SUB = "07e00000-0000-4000-8000-00000000c0de"
 TASK = "Set IP forwarding"
-# ansible.posix.json (the helper's default callback) is not installed here; the
-# suite's own callback prints the same document.
-CALLBACKS = Path(__file__).resolve().parent / "fixtures" / "calico" / "callback_plugins"
-CALLBACK_ENV = {"ANSIBLE_STDOUT_CALLBACK": "calico_json", "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS)}
 NET = "Microsoft.Network"
 
 
@@ -49,7 +44,7 @@ def playbook(args: dict) -> str:
 def run(emu, args: dict, **kwargs):
     """Run the module once; the stand-in's log then holds exactly this run's requests."""
     emu.clear_log()
-    result = run_playbook(playbook(args), env={**emu.env(), **CALLBACK_ENV}, **kwargs)
+    result = run_playbook(playbook(args), env=emu.env(), **kwargs)
     assert result.data, f"ansible-playbook gave no JSON result:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     return result.task(TASK)
 

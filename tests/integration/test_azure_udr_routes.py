@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
 from helpers.ansible_run import run_playbook
 
-# ansible-core 2.19 routes the json callback to ansible.posix, which cannot be
-# installed here; reuse the test suite's ansible.posix.json-shaped callback.
-CALLBACKS = Path(__file__).resolve().parent / "fixtures" / "calico" / "callback_plugins"
 
 RG = "rg-k8s"
 TABLE = "rt-pods"
@@ -76,7 +72,6 @@ SUBNETS = [{"virtual_network": "vnet-k8s", "name": "nodes"}, {"virtual_network":
 
 def env_for(emu) -> dict:
     env = emu.env()
-    env.update(ANSIBLE_STDOUT_CALLBACK="calico_json", ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS))
     return env
 
 

@@ -21,10 +21,6 @@ import pytest
 from helpers.ansible_run import run_playbook
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "calico_node" / "fixtures"
-CALLBACKS = Path(__file__).resolve().parent / "fixtures" / "calico" / "callback_plugins"
-# ansible-core 2.19 routes the "json" stdout callback to ansible.posix, which is not
-# installed here; this callback prints the same document (see its docstring).
-ENV = {"ANSIBLE_STDOUT_CALLBACK": "calico_json", "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS)}
 # A second interpreter without ruamel.yaml shows the module's behaviour on hosts that lack it.
 SYSTEM_PYTHON = "/usr/bin/python3"
 SYSTEM_PYTHON_LACKS_RUAMEL = (
@@ -40,7 +36,7 @@ def play(tasks: str) -> str:
 
 
 def run(tasks: str, **kwargs):
-    result = run_playbook(play(tasks), env=ENV, **kwargs)
+    result = run_playbook(play(tasks), **kwargs)
     assert result.data, "no JSON from ansible-playbook:\n%s\n%s" % (result.stdout[-3000:], result.stderr[-3000:])
     return result
 
