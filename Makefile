@@ -27,6 +27,10 @@ help:
 # --- environment --------------------------------------------------------------
 
 $(STAMP): requirements.txt tests/requirements.txt tests/constraints.txt
+	@# Debian's python3 ships venv without ensurepip until python3-venv is installed.
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	    echo "$(PYTHON) has no ensurepip: installing Debian's python3-venv"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c tests/constraints.txt \
