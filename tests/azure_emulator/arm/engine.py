@@ -144,14 +144,7 @@ class ArmEngine:
             if method != "GET":
                 raise _method_not_allowed(method)
             return self._list_top(path, path_str, query, version)
-        kind = self.kind_for(path.namespace, path.types[0])
-        if kind is None:
-            raise ArmError(
-                404,
-                "InvalidResourceType",
-                f"The resource type '{path.types[0]}' could not be found in the namespace '{path.namespace}' for api "
-                f"version '{version}'.",
-            )
+        kind = self._known_kind(path, version)
         if path.kind == "resource":
             if method == "GET":
                 return self._get_top(path, kind)
@@ -213,7 +206,8 @@ class ArmEngine:
             raise errors.not_found_top(kind.full_type, path.names[0], path.resource_group)
         return Response(200, kind.render(self, stored))
 
-    def _list_top(self, path: ArmPath, path_str: str, query: dict, version: str) -> Response:
+    def _known_kind(self, path: ArmPath, version: str):
+        """The ResourceKind serving ``path``'s top-level type, or ARM's 404 InvalidResourceType."""
         kind = self.kind_for(path.namespace, path.types[0])
         if kind is None:
             raise ArmError(
@@ -222,6 +216,10 @@ class ArmEngine:
                 f"The resource type '{path.types[0]}' could not be found in the namespace '{path.namespace}' for api "
                 f"version '{version}'.",
             )
+        return kind
+
+    def _list_top(self, path: ArmPath, path_str: str, query: dict, version: str) -> Response:
+        kind = self._known_kind(path, version)
         if path.resource_group is not None:
             self.require_resource_group(path)
         docs = self.store.of_type(kind.full_type, path.subscription, path.resource_group)

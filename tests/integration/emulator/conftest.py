@@ -76,17 +76,22 @@ def credential(azure_emulator):
     )
 
 
+def _sdk_client(client_class, emulator, credential):
+    """A generated azure-mgmt client pointed at the stand-in, as a user would point it at Azure Stack."""
+    return client_class(
+        credential,
+        emulator.subscription_id,
+        base_url=emulator.base_url,
+        credential_scopes=emulator.credential_scopes,
+        connection_verify=emulator.ca_file,
+    )
+
+
 @pytest.fixture
 def network_client(azure_emulator, credential):
     from azure.mgmt.network import NetworkManagementClient
 
-    client = NetworkManagementClient(
-        credential,
-        azure_emulator.subscription_id,
-        base_url=azure_emulator.base_url,
-        credential_scopes=azure_emulator.credential_scopes,
-        connection_verify=azure_emulator.ca_file,
-    )
+    client = _sdk_client(NetworkManagementClient, azure_emulator, credential)
     yield client
     client.close()
 
@@ -95,12 +100,6 @@ def network_client(azure_emulator, credential):
 def compute_client(azure_emulator, credential):
     from azure.mgmt.compute import ComputeManagementClient
 
-    client = ComputeManagementClient(
-        credential,
-        azure_emulator.subscription_id,
-        base_url=azure_emulator.base_url,
-        credential_scopes=azure_emulator.credential_scopes,
-        connection_verify=azure_emulator.ca_file,
-    )
+    client = _sdk_client(ComputeManagementClient, azure_emulator, credential)
     yield client
     client.close()
