@@ -40,18 +40,30 @@ $(STAMP): requirements.txt tests/requirements.txt tests/constraints.txt
 venv: $(STAMP)
 
 # Debian packages the tests need (sshd and iproute2 for the multi-host
-# molecule scenarios). Installed only when missing; needs root, as CI is.
+# molecule scenarios, kubectl to prove the Kubernetes API stand-in). Installed only when missing; needs root, as CI is.
+# kubectl: Debian's kubernetes-client, unless another package already provides a
+# working kubectl (it would conflict on /usr/bin/kubectl).
 SYSTEM_PACKAGES := openssh-server iproute2 util-linux
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
+	kubectl version --client >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-collection-link:
+# The collections calico.azure depends on (galaxy.yml), from the ansible community
+# package on PyPI (Galaxy is not reachable here), beside the checkout's link.
+DEP_COLLECTIONS := kubernetes.core
+DEP_STAMP       := $(COLLECTIONS)/.deps-installed
+
+$(DEP_STAMP): tests/tools/install_collections.py $(STAMP)
+	$(BIN)/python tests/tools/install_collections.py --dest $(COLLECTIONS) --cache $(CURDIR)/.cache/wheels $(DEP_COLLECTIONS)
+	@touch $@
+
+collection-link: $(DEP_STAMP)
 	@mkdir -p $(dir $(COLL_LINK))
 	@ln -sfn $(CURDIR) $(COLL_LINK)
 
@@ -66,7 +78,7 @@ sanity: venv collection-link
 units: venv collection-link
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
 
-integration: venv collection-link
+integration: venv collection-link system-deps
 	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
 
 # An AWX-style job (ansible-runner, private data dir) against the stand-in and SSH test hosts.

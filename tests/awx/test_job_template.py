@@ -52,7 +52,7 @@ PROJECT_TEMPLATE = Path(__file__).resolve().parent / "project"
 EXAMPLE_INVENTORY = REPO_ROOT / "playbooks" / "inventory" / "example"
 NODES_GROUP = "calico_azure_nodes"
 # Test-host network slot (198.18.<slot>.0/24) of this suite; molecule scenarios use others.
-TEST_HOST_SLOT = 61
+TEST_HOST_SLOT = 61 + int(os.environ.get("CALICO_AZURE_TEST_SLOT_OFFSET", "0"))
 # The nodes' subnet: the first /24 of the VNet's first address prefix; Azure gives
 # VMs addresses from .4 on (.1-.3 are reserved).
 FIRST_NODE_IP = 4

@@ -26,7 +26,7 @@ import yaml  # noqa: E402
 import scenario  # noqa: E402
 from helpers.ansible_run import run_playbook  # noqa: E402
 
-SLOT = int(os.environ.get("DEMO_SLOT", "20"))
+SLOT = int(os.environ.get("DEMO_SLOT", "20")) + int(os.environ.get("CALICO_AZURE_TEST_SLOT_OFFSET", "0"))
 # node-a has its pod CIDR in the inventory; node-b and node-c get theirs allocated.
 HOSTS = ["node-a", "node-b", "node-c"]
 EXPLICIT_POD_CIDRS = {"node-a": "198.19.42.0/24"}
