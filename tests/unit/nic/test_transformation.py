@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
+from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     FORWARDING_PROPERTY,
     forwarding_of,
     json_differences,
