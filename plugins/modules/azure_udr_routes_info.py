@@ -128,8 +128,8 @@ route_table:
       elements: str
 """
 
-from ansible_collections.calico.azure.plugins.module_utils._azure import ids as ids
-from ansible_collections.calico.azure.plugins.module_utils._udr import logic as logic
+from ansible_collections.calico.azure.plugins.module_utils._azure import ids
+from ansible_collections.calico.azure.plugins.module_utils._udr import logic
 from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
 
 
