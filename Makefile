@@ -89,9 +89,11 @@ awx: venv collection-link system-deps
 packaging: venv collection-link
 	$(BIN)/python -m pytest -q tests/packaging $(PYTEST_ARGS)
 
-# The docs: every error message in the troubleshooting table, links and names resolve.
+# The docs: every error message in the troubleshooting table, links and names resolve;
+# antsibull-docs lints the plugin and role docs as docs.ansible.com would render them.
 docs-check: venv collection-link
 	$(BIN)/python -m pytest -q tests/docs $(PYTEST_ARGS)
+	cd $(COLL_LINK) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 molecule: venv collection-link system-deps
 	cd extensions && $(BIN)/molecule test --all
