@@ -6,7 +6,9 @@
 
 They live beside the checkout, never in it: ``<checkout>/../shared``. A git worktree's
 checkout may sit elsewhere than the repository it belongs to, so the main worktree's
-``../shared`` is the second place looked at. ``CALICO_AZURE_SHARED`` overrides both.
+``../shared`` is the second place looked at. The copy tests/sanity/run.py makes for
+ansible-test (under the checkout's ``.cache``, run with a filtered environment) looks where
+the checkout it was copied from looks. ``CALICO_AZURE_SHARED`` overrides them all.
 
 A missing contract is an error, not a skip: a test that silently skips when its input
 is absent passes on a machine where it tested nothing.
@@ -26,12 +28,12 @@ class SharedContractMissing(RuntimeError):
     """The shared/ directory (or a part a test needs) is not where it should be."""
 
 
-def _main_worktree() -> Path | None:
+def _main_worktree(checkout: Path) -> Path | None:
     """The main worktree of the checkout's repository (itself unless this is a linked worktree)."""
     try:
         common = subprocess.run(
             ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-            cwd=CHECKOUT, check=True, capture_output=True, text=True,
+            cwd=checkout, check=True, capture_output=True, text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -42,10 +44,15 @@ def candidates() -> list[Path]:
     """The places looked at, in order."""
     if os.environ.get(ENV_VAR):
         return [Path(os.environ[ENV_VAR])]
-    places = [CHECKOUT.parent / "shared"]
-    main = _main_worktree()
-    if main is not None and main.parent / "shared" not in places:
-        places.append(main.parent / "shared")
+    checkouts = [CHECKOUT]
+    if ".cache" in CHECKOUT.parts:  # a copy under a checkout's .cache: that checkout too
+        checkouts.append(Path(*CHECKOUT.parts[:CHECKOUT.parts.index(".cache")]))
+    places: list[Path] = []
+    for checkout in checkouts:
+        main = _main_worktree(checkout)
+        for place in (checkout.parent / "shared", main.parent / "shared" if main else None):
+            if place is not None and place not in places:
+                places.append(place)
     return places
 
 
