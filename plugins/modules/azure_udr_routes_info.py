@@ -131,8 +131,8 @@ route_table:
         - /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/Microsoft.Network/virtualNetworks/k8s-vnet/subnets/nodes
 """
 
-from ansible_collections.calico.azure.plugins.module_utils._azure import ids as ids
-from ansible_collections.calico.azure.plugins.module_utils._udr import logic as logic
+from ansible_collections.calico.azure.plugins.module_utils._azure import ids
+from ansible_collections.calico.azure.plugins.module_utils._udr import logic
 from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
 
 

@@ -9,4 +9,4 @@ only in the root conftest, and the unit tests (also run by ``ansible-test units`
 need the stand-in at all.
 """
 
-from azure_emulator.pytest_plugin import azure_emulator, azure_emulator_server, azure_env, pytest_configure  # noqa: F401
+from azure_emulator.pytest_plugin import azure_emulator, azure_emulator_server, azure_env, pytest_configure  # noqa: F401 pylint: disable=unused-import

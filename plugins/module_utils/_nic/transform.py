@@ -45,6 +45,7 @@ VOLATILE_KEYS: Tuple[str, ...] = ("etag", "provisioningState")
 # two a list would be no cheaper and could page through unrelated NICs.
 DEFAULT_LIST_THRESHOLD = 3
 
+
 class TargetError(ValueError):
     """A target that cannot be resolved; ``target`` names it for the user."""
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.calico.azure.plugins.module_utils._azure import ids as ids
-from ansible_collections.calico.azure.plugins.module_utils._udr import logic as logic
+from ansible_collections.calico.azure.plugins.module_utils._azure import ids
+from ansible_collections.calico.azure.plugins.module_utils._udr import logic
 from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureNotFound,
     AzurePreconditionFailed,

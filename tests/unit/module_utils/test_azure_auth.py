@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.calico.azure.plugins.module_utils._azure import auth as auth
+from ansible_collections.calico.azure.plugins.module_utils._azure import auth
 from ansible_collections.calico.azure.plugins.module_utils._azure.cloud import AZURE_PUBLIC, CloudEndpoints
 from ansible_collections.calico.azure.plugins.module_utils._azure.errors import AzureConfigError
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._azure import cloud as cloud
+from ansible_collections.calico.azure.plugins.module_utils._azure import cloud
 from ansible_collections.calico.azure.plugins.module_utils._azure.errors import AzureConfigError
 
 # Shape of GET https://management.azure.com/metadata/endpoints?api-version=2022-09-01 (trimmed).

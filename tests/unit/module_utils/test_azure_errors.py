@@ -10,7 +10,7 @@ import pytest
 from azure.core import exceptions as core
 from azure.identity import AuthenticationRequiredError, CredentialUnavailableError
 
-from ansible_collections.calico.azure.plugins.module_utils._azure import errors as errors
+from ansible_collections.calico.azure.plugins.module_utils._azure import errors
 from ansible_collections.calico.azure.plugins.module_utils._azure.ids import route_table_id
 
 SUB = "00000000-0000-0000-0000-000000000001"

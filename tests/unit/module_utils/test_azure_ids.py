@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._azure import ids as ids
+from ansible_collections.calico.azure.plugins.module_utils._azure import ids
 
 SUB = "00000000-0000-0000-0000-000000000001"
 

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._udr import logic as logic
+from ansible_collections.calico.azure.plugins.module_utils._udr import logic
 from ansible_collections.calico.azure.plugins.module_utils._udr.logic import RouteSpec
 
 RT_ID = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/routeTables/rt"
