@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help venv system-deps collection-link test sanity units integration \
         awx packaging docs-check molecule lint demo bench constraints changelog \
-        build clean
+        build clean reuse
 
 help:
 	@echo "make demo   - run playbooks/site.yml against the local Azure stand-in"
@@ -69,14 +69,17 @@ collection-link: $(DEP_STAMP)
 
 # --- tests ----------------------------------------------------------------------
 
-test: sanity units integration awx packaging docs-check changelog molecule lint
+test: sanity units integration awx packaging docs-check reuse changelog molecule lint
 	@echo "make test: all suites passed"
 
+# The ansible-core matrix (tests/sanity/run.py's MATRIX): sanity, ansible-test units and
+# ansible-lint per core; prints the matrix with each cell's result and time.
 sanity: venv collection-link
 	$(BIN)/python tests/sanity/run.py
 
 units: venv collection-link
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+	$(BIN)/python tests/sanity/run.py --main-venv --stage units
 
 integration: venv collection-link system-deps
 	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
@@ -112,6 +115,10 @@ bench: venv collection-link
 constraints: venv
 	{ echo "# Exact versions the test suite last ran with (pip freeze). Regenerate with: make constraints"; \
 	  $(BIN)/python -m pip freeze --exclude-editable; } > tests/constraints.txt
+
+# REUSE: every file has a licence and a copyright holder (SPDX headers, else REUSE.toml).
+reuse: venv
+	$(BIN)/reuse lint --quiet || $(BIN)/reuse lint
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

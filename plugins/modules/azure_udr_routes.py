@@ -357,7 +357,8 @@ route_table:
         id:
           description: Route resource id.
           type: str
-          sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/Microsoft.Network/routeTables/k8s-pod-routes/routes/node-1
+          sample: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/\
+            Microsoft.Network/routeTables/k8s-pod-routes/routes/node-1"
         address_prefix:
           description: Destination prefix.
           type: str

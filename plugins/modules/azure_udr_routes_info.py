@@ -106,7 +106,8 @@ route_table:
         id:
           description: Route resource id.
           type: str
-          sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/Microsoft.Network/routeTables/k8s-pod-routes/routes/node-1____102441024
+          sample: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/\
+            Microsoft.Network/routeTables/k8s-pod-routes/routes/node-1____102441024"
         address_prefix:
           description: Destination prefix.
           type: str
