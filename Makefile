@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help venv system-deps collection-link test sanity units integration \
         awx packaging docs-check molecule lint demo bench constraints changelog \
-        build clean reuse
+        build clean reuse azcollection-venv
 
 help:
 	@echo "make demo   - run playbooks/site.yml against the local Azure stand-in"
@@ -81,8 +81,13 @@ units: venv collection-link
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
 	$(BIN)/python tests/sanity/run.py --main-venv --stage units
 
-integration: venv collection-link system-deps
+integration: venv collection-link system-deps azcollection-venv
 	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
+
+# azure.azcollection and its pinned SDKs in a venv of their own (.cache/azcollection: they clash
+# with the main venv's); tests/integration/peer_clients and the benchmarks run its modules with it.
+azcollection-venv: venv
+	$(BIN)/python tests/tools/azcollection_venv.py
 
 # An AWX-style job (ansible-runner, private data dir) against the stand-in and SSH test hosts.
 awx: venv collection-link system-deps
