@@ -1,6 +1,6 @@
 """Contract: Microsoft's published REST examples replayed against the stand-in.
 
-For every example under ``/work/shared/azure-rest-examples`` (``network/*.json``,
+For every example under ``shared/azure-rest-examples`` (beside the checkout) (``network/*.json``,
 ``compute/*.json``) the test seeds what the example refers to, sends the example's
 request, and checks that the answer has every field of Microsoft's response with the
 same structure and JSON types (values such as ids, etags and GUIDs may differ), that
@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import os
 import re
 import time
 import uuid
@@ -30,10 +29,10 @@ import pytest
 
 from azure_emulator.arm.errors import ArmError
 from azure_emulator.arm.ids import parse
+from helpers.shared import shared_dir
 
-EXAMPLES = Path(os.environ.get("AZURE_REST_EXAMPLES", Path(__file__).resolve().parents[4] / "shared" / "azure-rest-examples"))
-if not EXAMPLES.is_dir():  # the checkout lives at /work/main, the examples next to it in /work/shared
-    EXAMPLES = Path("/work/shared/azure-rest-examples")
+# ../shared beside the checkout (or CALICO_AZURE_SHARED); a missing contract fails collection loudly.
+EXAMPLES = shared_dir("azure-rest-examples")
 FILES = sorted(EXAMPLES.glob("network/*.json")) + sorted(EXAMPLES.glob("compute/*.json"))
 
 # Example -> why it is not replayed as-is. Empty when every example passes.

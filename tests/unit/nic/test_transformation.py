@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -17,26 +16,13 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.transform import
     needs_change,
     with_forwarding,
 )
-
-EXAMPLES = Path("/work/shared/azure-rest-examples/network")
+from helpers.shared import shared_dir
 
 
 def published_nic() -> dict:
-    """Microsoft's NetworkInterfaces_Get example when present, else an equivalent document."""
-    example = EXAMPLES / "NetworkInterfaceGet.json"
-    if example.exists():
-        return json.loads(example.read_text())["responses"]["200"]["body"]
-    return {
-        "name": "test-nic",
-        "id": "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/networkInterfaces/test-nic",
-        "properties": {
-            "enableAcceleratedNetworking": True,
-            "enableIPForwarding": False,
-            "dnsSettings": {"dnsServers": ["10.0.0.10"]},
-            "ipConfigurations": [{"name": "ipconfig1", "properties": {"primary": True}}],
-            "networkSecurityGroup": {"id": "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/networkSecurityGroups/nsg"},
-        },
-    }
+    """Microsoft's NetworkInterfaces_Get example (shared/, beside the checkout; missing is an error)."""
+    example = shared_dir("azure-rest-examples", "network", "NetworkInterfaceGet.json")
+    return json.loads(example.read_text())["responses"]["200"]["body"]
 
 
 def test_only_the_flag_changes_on_a_published_nic():
