@@ -353,12 +353,29 @@ def _subnet_is_full(subnet: dict) -> ArmError:
     )
 
 
+_PARSED: dict[str, tuple[int, int]] = {}
+
+
+def _parsed_address(text: str) -> tuple[int, int]:
+    """(version, integer) of an address; memoised, since every NIC PUT goes over every address in the store."""
+    found = _PARSED.get(text)
+    if found is None:
+        address = ipaddress.ip_address(text)
+        found = _PARSED[text] = (address.version, int(address))
+        if len(_PARSED) > 200000:
+            _PARSED.clear()
+    return found
+
+
 class _AddressBook:
     """Private addresses in use, by integer, and who holds them: one pass over the store per NIC PUT."""
 
     def __init__(self, engine, exclude_nic_id: str) -> None:
         self.single: dict[tuple[int, int], str] = {}
         self.blocks: list[tuple[object, str]] = []
+        # Where the last search in each prefix stopped: every lower address was
+        # taken then, and nothing is released while one NIC PUT is built.
+        self._cursor: dict[str, int] = {}
         for nic in engine.store.of_type(NIC):
             if key(nic.get("id") or "") == key(exclude_nic_id):
                 continue
@@ -368,6 +385,9 @@ class _AddressBook:
                     self.hold(address, ipc.get("id") or nic["id"])
 
     def hold(self, address: str, holder: str) -> None:
+        if "/" not in address:
+            self.single[_parsed_address(address)] = holder
+            return
         network = ipaddress.ip_network(address, strict=False)
         if network.num_addresses == 1:
             self.single[(network.version, int(network.network_address))] = holder
@@ -382,7 +402,7 @@ class _AddressBook:
 
     def holder(self, address) -> str | None:
         found = self.single.get((address.version, int(address)))
-        if found:
+        if found or not self.blocks:
             return found
         return next((h for n, h in self.blocks if n.version == address.version and address in n), None)
 
@@ -394,9 +414,13 @@ class _AddressBook:
                 continue
             first = int(network.network_address) + 4
             last = int(network.broadcast_address) - (1 if network.version == 4 else 0)
-            for value in range(first, min(last, first + 65536) + 1):
+            start = self._cursor.get(str(network), first)
+            for value in range(start, min(last, first + 65536) + 1):
+                if not self.blocks and (network.version, value) in self.single:
+                    continue
                 candidate = ipaddress.ip_address(value) if network.version == 4 else ipaddress.IPv6Address(value)
                 if self.holder(candidate) is None:
+                    self._cursor[str(network)] = value
                     return str(candidate)
         return None
 
