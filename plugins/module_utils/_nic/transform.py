@@ -52,6 +52,7 @@ DEFAULT_LIST_THRESHOLD = 3
 # Updating when read has an operation in flight whose end nobody waits for.
 REAPPLIED_STATES = ("Failed", "Updating")
 
+
 class TargetError(ValueError):
     """A target that cannot be resolved; ``target`` names it for the user."""
 
