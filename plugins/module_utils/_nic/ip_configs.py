@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from ansible_collections.calico.azure.plugins.module_utils._azure.ids import same_id
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     attached_vm_name,
     private_ips,
@@ -104,10 +105,6 @@ def resolve_subnet(nic: Mapping[str, Any], subnet: Optional[str]) -> Optional[st
     if not primary_subnet:
         return None
     return primary_subnet.rsplit("/", 1)[0] + "/" + str(subnet)
-
-
-def same_id(left: Optional[str], right: Optional[str]) -> bool:
-    return bool(left) and bool(right) and str(left).lower().rstrip("/") == str(right).lower().rstrip("/")
 
 
 @dataclass
