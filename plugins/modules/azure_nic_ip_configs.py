@@ -335,7 +335,7 @@ def main() -> None:
         module.fail_json(msg="max_parallel must be 1 or more (got %d)." % params["max_parallel"])
     prefix_problem = check_name_prefix(params["name_prefix"])
     if prefix_problem:
-        module.fail_json(msg=prefix_problem[0].upper() + prefix_problem[1:] + ".")
+        module.fail_json(msg=prefix_problem + ".")
 
     result: Dict[str, Any] = {"changed": False, "nics": [], "addresses": {}}
     with module.azure_errors():

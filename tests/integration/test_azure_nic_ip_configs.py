@@ -244,6 +244,10 @@ def test_limits_and_bad_input_fail_before_any_request(azure_emulator):
     too_many = run(emu, {"resource_group": RG, "vms": ["node-0"], "count": 256})
     assert too_many["failed"] is True
     assert too_many["msg"].startswith("count must be between 1 and 255 (got 256)")
+    bad_prefix = run(emu, {"resource_group": RG, "vms": ["node-0"], "count": 2, "name_prefix": "-bad/"})
+    assert bad_prefix["failed"] is True
+    assert bad_prefix["msg"].startswith("name_prefix '-bad/' cannot start an IP configuration name")
+    assert [r for r in emu.requests() if r["kind"] == "arm"] == []
     unknown = run(emu, {"resource_group": RG, "vms": ["node-0", "ghost"], "count": 2})
     assert unknown["failed"] is True and arm_writes(emu) == []
     assert [f["target"] for f in unknown["failures"]] == ["VM ghost"]
