@@ -219,11 +219,15 @@ def error_from_response(
             )
         return AzureAuthError(msg, client_id=client_id, reason=code, **kwargs)
     if status == 412:
-        return AzurePreconditionFailed(
+        precondition_failed = AzurePreconditionFailed(
             "%s changed since it was read (412 %s). Another writer updated it; run the task again to work from "
             "its current state." % (describe(resource_id) if resource_id else "The resource", reason),
             **kwargs,
         )
+        # A 412 on a retried write may answer our own first attempt, applied
+        # although its answer was lost: callers re-read then (NicRun does).
+        precondition_failed.retries = retries
+        return precondition_failed
     if status == 409:
         return AzureConflict("Conflict while trying to %s (409 %s)." % (what, reason), **kwargs)
     if status == 429:
