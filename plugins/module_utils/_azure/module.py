@@ -47,7 +47,11 @@ from ansible_collections.calico.azure.plugins.module_utils._azure.auth import (
     default_ca_bundle,
     resolve_auth_settings,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure.client import DEFAULT_MAX_RETRIES, ArmClient
+from ansible_collections.calico.azure.plugins.module_utils._azure.client import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_THROTTLING_DEADLINE,
+    ArmClient,
+)
 from ansible_collections.calico.azure.plugins.module_utils._azure.cloud import CloudEndpoints, resolve_cloud
 from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureConfigError,
@@ -75,6 +79,7 @@ AZURE_COMMON_ARGSPEC: Dict[str, Dict[str, Any]] = dict(
     ca_bundle=dict(type="path"),
     validate_certs=dict(type="bool", default=True),
     max_retries=dict(type="int", default=DEFAULT_MAX_RETRIES),
+    throttling_deadline=dict(type="int", default=DEFAULT_THROTTLING_DEADLINE),
 )
 
 
@@ -211,6 +216,7 @@ class AzureModule(AnsibleModule):
             ca_bundle=self.ca_bundle,
             validate_certs=self.params["validate_certs"],
             max_retries=self.params["max_retries"],
+            throttling_deadline=self.params["throttling_deadline"],
         )
 
     # --- failures -------------------------------------------------------------------
