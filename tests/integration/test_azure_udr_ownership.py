@@ -412,3 +412,34 @@ def test_a_missing_resource_group_is_named_once(azure_emulator):
         "resource group 'rg-missing' was not found in subscription '%s'; set resource_group to the resource group of "
         "the route table (it must exist)" % emu.subscription_id)
     assert writes(emu) == []
+
+
+def test_a_write_whose_answer_was_lost_is_reported_changed(azure_emulator):
+    """The table PUT is applied, then the connection drops: the retry meets 412, the re-read finds the routes."""
+    emu = azure_emulator
+    emu.put_resource(table_id(emu), {"location": "westeurope", "properties": {"routes": []}})
+    emu.clear_log()
+    emu.inject_faults(count=1, kind="apply_then_reset", method="PUT", path_contains="/routeTables/" + TABLE)
+    book = json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [task(routes=[node_route(1)])]}])
+    outcome = ok(run_playbook(book, env=emu.env()))
+    assert route_map(emu) == {"node-1": ("10.244.1.0/24", "VirtualAppliance", "10.240.0.5")}
+    assert outcome["changed"] is True
+    assert "route node-1: 10.244.1.0/24 -> VirtualAppliance 10.240.0.5" in outcome["diff"]["after"]
+    assert "route node-1" not in outcome["diff"]["before"]
+    assert ok(run(emu, task(routes=[node_route(1)])))["changed"] is False and writes(emu) == []
+
+
+def test_polls_failing_after_the_write_was_accepted_say_so(azure_emulator):
+    emu = azure_emulator
+    emu.set_latency(lro_seconds=30, lro_in_progress_polls=5)
+    emu.clear_log()
+    emu.inject_faults(count=50, status=500, method="GET", path_contains="/operations/")
+    book = json.dumps([{"hosts": "localhost", "gather_facts": False,
+                        "tasks": [task(ignore_errors=True, routes=[node_route(1)], max_retries=1)]}])
+    outcome = failed(run_playbook(book, env=emu.env()), "routes")
+    assert outcome["msg"].lower().startswith("azure accepted the write of route table 'rt-pods'"), outcome["msg"]
+    assert ("whether it completed is unknown. Run the task again: it reads the current state and writes only what is "
+            "still missing") in outcome["msg"]
+    assert "its status polls answered HTTP 500 InternalServerError" in outcome["msg"]
+    assert "failed to write" not in outcome["msg"]
+    emu.clear_faults()

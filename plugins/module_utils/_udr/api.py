@@ -108,10 +108,14 @@ class UdrArm(object):
         except AzureOperationFailed:
             raise
         except AzureError as lost:
+            # Not the client's "failed to write ..." text: the write itself was accepted.
+            if lost.status:
+                reason = "its status polls answered HTTP %s%s" % (lost.status, " " + lost.code if lost.code else "")
+            else:
+                reason = "its status polls could not reach Azure"
             raise ValidationFailed(
-                "Azure accepted the write of %s, but following the operation to its end failed (%s); whether it "
-                "completed is unknown. Run the task again: it reads the current state and writes only what is "
-                "still missing" % (ids.describe(resource_id), lost)
+                "Azure accepted the write of %s, but %s; whether it completed is unknown. Run the task again: it "
+                "reads the current state and writes only what is still missing" % (ids.describe(resource_id), reason)
             )
 
     def delete(self, resource_id: str, etag: Optional[str] = None) -> bool:
