@@ -631,7 +631,9 @@ class RouteTableConverger(object):
             latest = self.arm.get_or_none(self.table_id) if subnet_ids else table
             if latest is not None:
                 if not ownership.same_routes(latest, table):
-                    raise AzurePreconditionFailed("route table changed while it was being torn down")
+                    raise AzurePreconditionFailed(
+                        "route table '%s' changed while it was being torn down; run the task again" % self.name
+                    )
                 self.arm.delete(self.table_id, latest.get("etag"))
         result.update(
             changed=True,
