@@ -265,8 +265,36 @@ def test_subnet_taken_by_another_table_meanwhile_is_not_swapped(arm):
     with pytest.raises(ValidationFailed) as failure:
         converger(arm).present()
     assert "by someone else while this module ran" in failure.value.errors[0]
+    assert "; the route table was written, the subnet was left alone" in failure.value.errors[0]
     assert ("PUT", NODES) not in arm.writes()
     assert arm._subnet(NODES)[1]["properties"]["routeTable"] == {"id": OTHER_RT}
+
+
+def test_subnet_race_message_does_not_claim_a_write_that_did_not_happen(arm):
+    converger(arm, subnets=None).present()  # the table exists with its route: no table write is needed below
+
+    def someone_associates_nodes():
+        arm.after_get.pop(VNET.lower())
+        arm._subnet(NODES)[1]["properties"]["routeTable"] = {"id": OTHER_RT}
+
+    arm.after_get[VNET.lower()] = someone_associates_nodes
+    arm.calls.clear()
+    with pytest.raises(ValidationFailed) as failure:
+        converger(arm).present()
+    assert "; the route table needed no change, the subnet was left alone" in failure.value.errors[0]
+    assert "was written" not in failure.value.errors[0]
+    assert arm.writes() == []
+
+
+def test_failed_table_holding_the_wanted_routes_is_re_put(arm):
+    converger(arm).present()
+    arm.docs[RT.lower()]["properties"]["provisioningState"] = "Failed"
+    arm.calls.clear()
+    warnings = []
+    result = converger(arm, warnings=warnings).present()
+    assert result["changed"] is True and arm.writes() == [("PUT", RT)]
+    assert arm._render(RT)["properties"]["provisioningState"] == "Succeeded"
+    assert any("was left provisioningState Failed by an earlier write; re-applying it" in w for w in warnings)
 
 
 def test_forced_association_replaces_the_other_table(arm):
