@@ -314,10 +314,9 @@ def test_next_hops_that_cannot_be_a_node_are_refused_before_any_write(azure_emul
         ("gateway .1", dict(routes=[{"name": "n1", "address_prefix": "10.244.1.0/24", "next_hop_ip": "10.240.0.1"}],
                             subnets=nodes),
          "route 'n1': next_hop_ip 10.240.0.1 is an address Azure reserves in subnet 'nodes'"),
-        ("DNS .3", dict(routes=[{"name": "n1", "address_prefix": "10.244.1.0/24", "next_hop_ip": "10.240.0.3"}]),
-         # no subnets given, not associated: the VNet of the NICs is not known either (no NIC holds .3) -> private,
-         # so only warned; covered below. With subnets it is refused:
-         None),
+        ("DNS .3", dict(routes=[{"name": "n1", "address_prefix": "10.244.1.0/24", "next_hop_ip": "10.240.0.3"}],
+                        subnets=nodes),
+         "route 'n1': next_hop_ip 10.240.0.3 is an address Azure reserves in subnet 'nodes'"),
         ("broadcast", dict(routes=[{"name": "n1", "address_prefix": "10.244.1.0/24", "next_hop_ip": "10.240.0.255"}],
                            subnets=nodes),
          "route 'n1': next_hop_ip 10.240.0.255 is an address Azure reserves in subnet 'nodes'"),
@@ -329,7 +328,6 @@ def test_next_hops_that_cannot_be_a_node_are_refused_before_any_write(azure_emul
                                                      "next_hop_ip": "10.240.0.5"}]),
          "route 'n1': pod CIDR 10.50.1.0/24 is outside the address space of VNet 'vnet-k8s'"),
     ]
-    cases = [c for c in cases if c[2]]
     result = run(emu, *[task(label, ignore_errors=True, **args) for label, args, _m in cases])
     for label, _args, message in cases:
         assert message in failed(result, label)["msg"], label
