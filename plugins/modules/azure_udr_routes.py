@@ -30,8 +30,24 @@ description:
     only its C(properties.routeTable) is set, and it is written back exactly as
     read (network security group, service endpoints, delegations, NAT gateway and
     every other property included) with C(If-Match). A subnet that is already
-    associated with a B(different) route table is an error unless
-    O(force_subnet_association=true); the module never swaps it silently.
+    associated with a B(different) route table is an error naming that table and
+    the routes the subnet would stop getting, unless O(force_subnet_association=true)
+    B(and) O(replace_subnet_route_table) names that very table; the module never
+    swaps it silently.
+  - "B(Ownership.) With O(cluster_name), the table is tagged C(calico-azure-cluster: <cluster_name>)
+    when the module creates it or first manages it (a tag naming another cluster is never overwritten),
+    and the names of the routes this run's owner wrote or adopted (listed in O(routes)) are recorded in
+    the table's tags C(calico-azure-routes.<owner>) (then C(.2), C(.3)...; comma-separated names), in the
+    same single PUT as the routes. The owner is O(cluster_name), or C(<cluster_name>:<node_pool>) with
+    O(node_pool), so several node pools can share one table. A purge then removes only routes of this
+    owner's record that are no longer in O(routes) (a node that is gone); a route inside O(cluster_cidr)
+    that nobody recorded (the cloud provider's route controller's, one added by hand, or any route of a
+    table adopted with routes already in it) is B(foreign): kept and listed as a warning, removed only with
+    O(purge_foreign_routes=true) and listed as a warning then too (check mode included). Routes
+    recorded by another owner are never removed, and listing one in O(routes) is an error."
+  - "B(Failed resources are re-applied.) A table, or a subnet in O(subnets) already associated with it,
+    left C(provisioningState) C(Failed) (or C(Updating)) by an earlier write is not converged even when it
+    holds the wanted values: the module PUTs it again (Azure's advice), reports RV(ignore:changed) and warns."
   - B(Validation before any write.) Every problem is reported together, and
     nothing is written while any remains. Address prefixes must be valid CIDRs
     without host bits (the message gives the network to use); route names and
@@ -39,7 +55,12 @@ description:
     every C(VirtualAppliance) route when O(cluster_cidr) is not set) must lie
     inside the address space of the VNet of every associated subnet, must not
     overlap a subnet of that VNet and must not overlap each other; each
-    O(routes[].next_hop_ip) must be an address in that VNet; a listed route must
+    O(routes[].next_hop_ip) must be an address in that VNet, must not be inside its own
+    route's prefix (a loop) or another route's pod CIDR, and must not be one of the
+    addresses Azure reserves in a subnet (network, the next three, broadcast); when no
+    subnet is given and the table is not associated, the VNets of the NICs holding the next
+    hops are used, a public next hop no NIC holds is refused, and a next hop no NIC of the
+    resource groups read holds is a warning; a listed route must
     not have the prefix of another route that stays in the table; the table must
     stay within Azure's 400 routes, counting the routes kept outside the purge
     scope; table and route names must follow Azure's naming rules (1-80
@@ -74,13 +95,14 @@ description:
     O(purge_routes=true) with O(cluster_cidr) set to the cluster CIDR. The
     names and prefixes match what the cloud provider wrote, so the first run
     reports no route change."
-  - "B(What removal touches.) With O(state=absent) the module reads the table, then for every subnet
-    the table is associated with (the table's C(properties.subnets), not only
-    those in O(subnets)) it removes C(properties.routeTable) from the subnet and
-    writes the subnet back exactly as read otherwise (with C(If-Match)). Then it
-    deletes the route table together with all of its routes, including routes
-    outside O(cluster_cidr). Nothing else is touched: NICs, VNets and other
-    route tables stay as they are."
+  - "B(What removal touches.) O(state=absent) needs O(cluster_name). It removes the cluster's routes
+    (those in this owner's record, plus those named in O(routes)) in one PUT of the table. Only when the
+    table is tagged C(calico-azure-cluster: <cluster_name>) and nothing else is left in it does the module
+    dissociate every subnet associated with it (the table's C(properties.subnets), each written back exactly
+    as read otherwise, with C(If-Match)) and delete it (with C(If-Match), so a route added meanwhile stops
+    the delete). Otherwise the table, its other routes and its subnet associations stay, and the module says
+    what it kept and why (RV(route_table_kept), RV(kept_routes), RV(kept_reason) and a warning). NICs, VNets and
+    other route tables are never touched."
 author:
   - calico.azure contributors (@calico-azure)
 extends_documentation_fragment:
@@ -118,8 +140,8 @@ options:
   state:
     description:
       - V(present) creates or updates the table, its routes and the subnet associations.
-      - V(absent) dissociates every subnet from the table and deletes the table (see the description for exactly what it
-        touches).
+      - V(absent) removes the cluster's routes and, when the table is the cluster's and nothing else is left in it,
+        dissociates its subnets and deletes it (see the description for exactly what it touches). Needs O(cluster_name).
     type: str
     choices: [present, absent]
     default: present
@@ -168,9 +190,41 @@ options:
   purge_routes:
     description:
       - Remove routes that are inside O(cluster_cidr) but not in O(routes).
+      - With O(cluster_name), only routes in this owner's record are removed; other routes in scope are foreign (see
+        O(purge_foreign_routes)). Without O(cluster_name), every unlisted route in scope is removed, each with a warning.
       - Routes outside O(cluster_cidr) are never removed.
+      - With O(routes) empty or omitted the purge is refused unless O(allow_empty_purge=true).
     type: bool
     default: false
+  allow_empty_purge:
+    description:
+      - Allow O(purge_routes=true) with no O(routes), which empties the purge scope (every owned route inside
+        O(cluster_cidr), or every route there without O(cluster_name)).
+    type: bool
+    default: false
+    version_added: 0.2.0
+  cluster_name:
+    description:
+      - Name of the cluster, written to the table's C(calico-azure-cluster) tag and used (with O(node_pool)) as the owner
+        of the record of the routes this module wrote, in the table's C(calico-azure-routes.<owner>) tags.
+      - 1-63 letters, digits, C(-) and C(_).
+      - Required with O(state=absent) and O(purge_foreign_routes=true).
+    type: str
+    version_added: 0.2.0
+  node_pool:
+    description:
+      - Node pool of the cluster whose routes this run manages, when several pools share one table; the owner is then
+        C(<cluster_name>:<node_pool>), and each pool purges only its own routes.
+      - 1-63 letters, digits, C(-) and C(_). Needs O(cluster_name).
+    type: str
+    version_added: 0.2.0
+  purge_foreign_routes:
+    description:
+      - With O(purge_routes=true), also remove routes inside O(cluster_cidr) that are in no owner's record (foreign);
+        each is listed as a warning before it goes, in check mode too. Routes recorded by another owner are kept anyway.
+    type: bool
+    default: false
+    version_added: 0.2.0
   cluster_cidr:
     description:
       - The cluster's pod network(s), for example V(10.244.0.0/16), or one IPv4 and one IPv6 network on a dual-stack
@@ -203,9 +257,17 @@ options:
   force_subnet_association:
     description:
       - Replace the association of a subnet in O(subnets) that is associated with a different route table.
-      - Without it, such a subnet is an error and nothing is written.
+      - Needs O(replace_subnet_route_table) naming that table, so that no association moves by accident.
+      - Without it, such a subnet is an error naming that table and its routes, and nothing is written.
     type: bool
     default: false
+  replace_subnet_route_table:
+    description:
+      - Name (or resource id) of the route table whose association O(force_subnet_association=true) may replace.
+        A subnet associated with any other table is still an error.
+      - The subnet stops getting that table's routes; the module warns with their list.
+    type: str
+    version_added: 0.2.0
   disable_bgp_route_propagation:
     description:
       - Whether routes learned by BGP (from a VPN or ExpressRoute gateway) are kept off the associated subnets.
@@ -227,6 +289,14 @@ notes:
     therefore costs 3 reads and no write when table, VNet and NICs share a resource group. A change costs one
     table PUT plus, per subnet to associate, one GET and one PUT of that subnet."
   - Azure allows 400 routes per route table. Larger clusters need Azure CNI or an overlay (Calico VXLAN), not routes.
+  - "Why the ownership record is in the table's tags: it is written by the same single PUT (with C(If-Match)) as the
+    routes it describes, so it can never disagree with them after a lost race or a failed run, needs no other resource,
+    and is visible to anyone reading the table. Limits: Azure allows 50 tags per resource and 256 characters per tag
+    value; the record takes one tag per 256 characters of comma-separated route names (about 23 routes of 10-character
+    names per tag, 8 of 30-character dual-stack names). A record that would push the table past 50 tags is an error
+    before any write, naming the way out (fewer other tags, shorter node names, a table per node pool)."
+  - RV(ignore:changed) is V(true) when the table differs from what the run first read, also when the answer to the
+    module's own write was lost and the retry found the write already applied.
 seealso:
   - module: calico.azure.azure_udr_routes_info
   - module: calico.azure.azure_nic_forwarding
@@ -292,7 +362,7 @@ EXAMPLES = r"""
        "next_hop_ip": "{{ hostvars[host].node_ip }}"}{{ "," if not loop.last else "" }}
       {% endfor %}]
 
-- name: Take over a subnet that is associated with an old route table
+- name: Take over a subnet that is associated with an old route table (it stops getting that table's routes)
   calico.azure.azure_udr_routes:
     resource_group: k8s-rg
     name: k8s-pod-routes
@@ -300,12 +370,38 @@ EXAMPLES = r"""
       - virtual_network: k8s-vnet
         name: nodes
     force_subnet_association: true
+    replace_subnet_route_table: rt-legacy
 
-- name: Remove the table (dissociates every subnet first)
+- name: Adopt an existing shared table; its firewall and on-prem routes and unknown routes in scope are kept
+  calico.azure.azure_udr_routes:
+    resource_group: network-rg
+    name: rt-shared
+    cluster_name: prod-k8s
+    cluster_cidr: 10.244.0.0/16
+    purge_routes: true
+    routes:
+      - node: node-1
+        address_prefix: 10.244.1.0/24
+        next_hop_ip: 10.240.0.4
+  register: adopted  # adopted.foreign_routes lists the routes in scope that are not the cluster's
+
+- name: One node pool of two sharing the table; purges only routes of its own nodes that are gone
+  calico.azure.azure_udr_routes:
+    resource_group: network-rg
+    name: rt-shared
+    cluster_name: prod-k8s
+    node_pool: gpu
+    cluster_cidr: 10.244.0.0/16
+    purge_routes: true
+    routes: "{{ gpu_node_routes }}"
+
+- name: Teardown; the table goes only if it is the cluster's and nothing else is left in it
   calico.azure.azure_udr_routes:
     resource_group: k8s-rg
     name: k8s-pod-routes
+    cluster_name: prod-k8s
     state: absent
+  register: teardown  # teardown.route_table_kept, teardown.kept_routes, teardown.kept_reason
 """
 
 RETURN = r"""
@@ -397,7 +493,7 @@ routes_removed:
   type: int
   sample: 1
 subnets_associated:
-  description: Resource ids of the subnets associated with the table by this run.
+  description: Resource ids of the subnets associated with the table by this run (or re-applied after a Failed state).
   returned: always
   type: list
   elements: str
@@ -408,7 +504,50 @@ subnets_dissociated:
   returned: always
   type: list
   elements: str
-  sample: []
+  sample:
+    - /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/Microsoft.Network/virtualNetworks/k8s-vnet/subnets/nodes
+foreign_routes:
+  description:
+    - Routes inside O(cluster_cidr) that no owner recorded and that the purge kept (only with O(cluster_name) and
+      O(purge_routes=true)). Each is also a warning.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: aks-cp-route, address_prefix: 10.244.50.0/24, next_hop_type: VirtualAppliance, next_hop_ip: 10.240.0.7}
+foreign_routes_removed:
+  description: Foreign routes removed (or that would be removed in check mode) because of O(purge_foreign_routes=true).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: aks-cp-route, address_prefix: 10.244.50.0/24, next_hop_type: VirtualAppliance, next_hop_ip: 10.240.0.7}
+owned_routes:
+  description: Lower-case names of the routes in this owner's record after the run (empty without O(cluster_name)).
+  returned: always
+  type: list
+  elements: str
+  sample: [node-1, node-2]
+route_table_kept:
+  description: With O(state=absent), whether the table was kept because it is not the cluster's or still holds other
+    routes (see RV(kept_reason)).
+  returned: always
+  type: bool
+  sample: true
+kept_routes:
+  description: With O(state=absent), the routes left in the kept table (not the cluster's).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: default, address_prefix: 0.0.0.0/0, next_hop_type: VirtualAppliance, next_hop_ip: 10.240.1.4}
+kept_reason:
+  description: With O(state=absent) when the table was kept, why (also a warning).
+  returned: when the table was kept
+  type: str
+  sample: "route table 'rt-pods' was kept, with its subnet associations: it holds 1 route(s) that are not this
+    cluster's: default (0.0.0.0/0 -> VirtualAppliance 10.240.1.4). Only the cluster's routes were removed (2);
+    delete the table yourself if it is no longer needed"
 attempts:
   description: How many times the table was read and merged before its write was accepted (more than 1 when another
     writer changed it concurrently).
@@ -421,7 +560,8 @@ errors:
   type: list
   elements: str
   sample:
-    - "route 'node-2' (10.244.1.0/25) overlaps route 'node-1' (10.244.1.0/24); each node needs its own pod CIDR"
+    - "route 'node-1': next_hop_ip 10.244.1.0 is inside the route's own address_prefix 10.244.1.0/24, so its traffic
+      would loop; set next_hop_ip to the node's private IP"
 """
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
@@ -462,6 +602,11 @@ def module_options():
             ),
         ),
         force_subnet_association=dict(type="bool", default=False),
+        replace_subnet_route_table=dict(type="str"),
+        cluster_name=dict(type="str"),
+        node_pool=dict(type="str"),
+        purge_foreign_routes=dict(type="bool", default=False),
+        allow_empty_purge=dict(type="bool", default=False),
         disable_bgp_route_propagation=dict(type="bool"),
         tags=dict(type="dict"),
         purge_tags=dict(type="bool", default=False),
@@ -472,7 +617,7 @@ def main():
     module = AzureModule(
         argument_spec=AzureModule.argument_spec(**module_options()),
         supports_check_mode=True,
-        required_if=[("purge_routes", True, ("cluster_cidr",))],
+        required_if=[("purge_routes", True, ("cluster_cidr",)), ("purge_foreign_routes", True, ("cluster_name",))],
     )
     with module.azure_errors():
         converger = RouteTableConverger(

@@ -28,6 +28,14 @@ def route(name, prefix, hop):
     return {"name": name, "properties": {"addressPrefix": prefix, "nextHopType": "VirtualAppliance", "nextHopIpAddress": hop}}
 
 
+class _Done(object):
+    def __init__(self, result):
+        self.result = result
+
+    def wait(self):
+        return self.result
+
+
 class FakeArm(object):
     """Enough of ArmClient: ids compare case-insensitively, etags change on every write, If-Match enforced."""
 
@@ -116,8 +124,15 @@ class FakeArm(object):
             self.docs[resource_id.lower()] = doc
         return self._render(resource_id)
 
-    def delete(self, resource_id):
+    def begin_put(self, resource_id, body, if_match=None, if_none_match=None):
+        """ArmClient's PUT as an operation; here it completes at once."""
+        return _Done(self.put(resource_id, body, if_match=if_match, if_none_match=if_none_match))
+
+    def delete(self, resource_id, if_match=None):
         self.calls.append(("DELETE", resource_id))
+        current = self._render(resource_id)
+        if if_match and current is not None and current["etag"] != if_match:
+            raise AzurePreconditionFailed("etag")
         return self.docs.pop(resource_id.lower(), None) is not None
 
     def writes(self):
@@ -250,13 +265,41 @@ def test_subnet_taken_by_another_table_meanwhile_is_not_swapped(arm):
     with pytest.raises(ValidationFailed) as failure:
         converger(arm).present()
     assert "by someone else while this module ran" in failure.value.errors[0]
+    assert "; the route table was written, the subnet was left alone" in failure.value.errors[0]
     assert ("PUT", NODES) not in arm.writes()
     assert arm._subnet(NODES)[1]["properties"]["routeTable"] == {"id": OTHER_RT}
 
 
+def test_subnet_race_message_does_not_claim_a_write_that_did_not_happen(arm):
+    converger(arm, subnets=None).present()  # the table exists with its route: no table write is needed below
+
+    def someone_associates_nodes():
+        arm.after_get.pop(VNET.lower())
+        arm._subnet(NODES)[1]["properties"]["routeTable"] = {"id": OTHER_RT}
+
+    arm.after_get[VNET.lower()] = someone_associates_nodes
+    arm.calls.clear()
+    with pytest.raises(ValidationFailed) as failure:
+        converger(arm).present()
+    assert "; the route table needed no change, the subnet was left alone" in failure.value.errors[0]
+    assert "was written" not in failure.value.errors[0]
+    assert arm.writes() == []
+
+
+def test_failed_table_holding_the_wanted_routes_is_re_put(arm):
+    converger(arm).present()
+    arm.docs[RT.lower()]["properties"]["provisioningState"] = "Failed"
+    arm.calls.clear()
+    warnings = []
+    result = converger(arm, warnings=warnings).present()
+    assert result["changed"] is True and arm.writes() == [("PUT", RT)]
+    assert arm._render(RT)["properties"]["provisioningState"] == "Succeeded"
+    assert any("was left provisioningState Failed by an earlier write; re-applying it" in w for w in warnings)
+
+
 def test_forced_association_replaces_the_other_table(arm):
     result = converger(arm, routes=None, subnets=[{"virtual_network": "vnet", "name": "gw", "resource_group": None}],
-                       force_subnet_association=True).present()
+                       force_subnet_association=True, replace_subnet_route_table="other").present()
     assert result["subnets_associated"] == [GW]
     assert arm._subnet(GW)[1]["properties"]["routeTable"] == {"id": RT}
 
@@ -310,19 +353,20 @@ def test_every_vnet_problem_reported_together(arm):
 
 
 def test_absent_dissociates_only_its_own_subnets_then_deletes(arm):
-    converger(arm).present()
+    # issue 12: absent needs cluster_name and deletes only the cluster's (tagged) table holding only its routes
+    converger(arm, cluster_name="demo").present()
     arm.calls.clear()
-    result = converger(arm, state="absent").absent()
+    result = converger(arm, state="absent", cluster_name="demo").absent()
     assert result["changed"] and result["subnets_dissociated"] == [NODES] and result["routes_removed"] == 1
     assert arm.writes() == [("PUT", NODES), ("DELETE", RT)]
     assert "routeTable" not in arm._subnet(NODES)[1]["properties"]
     assert arm._subnet(NODES)[1]["properties"]["networkSecurityGroup"]
     assert arm._subnet(GW)[1]["properties"]["routeTable"] == {"id": OTHER_RT}
-    assert converger(arm, state="absent").absent()["changed"] is False
+    assert converger(arm, state="absent", cluster_name="demo").absent()["changed"] is False
 
 
 def test_absent_check_mode_writes_nothing(arm):
-    converger(arm).present()
+    converger(arm, cluster_name="demo").present()
     arm.calls.clear()
-    result = converger(arm, check_mode=True, state="absent").absent()
+    result = converger(arm, check_mode=True, state="absent", cluster_name="demo").absent()
     assert result["changed"] is True and arm.writes() == []
