@@ -24,7 +24,7 @@ OPERATIONS = ("reset", "requests", "counts", "clear_log", "inject_faults", "set_
 
 
 class ControlApi:
-    def _call(self, name: str, **kwargs):  # pragma: no cover - abstract
+    def _call(self, operation: str, /, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def reset(self, seed=None) -> dict:
@@ -127,8 +127,8 @@ class ControlClient(ControlApi):
                         raise
         raise AssertionError("unreachable")
 
-    def _call(self, name: str, **kwargs):
-        status, data = self._request("POST", f"/_emulator/{name}", json.dumps(kwargs).encode())
+    def _call(self, operation: str, /, **kwargs):
+        status, data = self._request("POST", f"/_emulator/{operation}", json.dumps(kwargs).encode())
         if status != 200:
             raise ControlError(data.get("error", f"HTTP {status}"))
         return data.get("result")

@@ -46,8 +46,8 @@ class Emulator(ControlApi):
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _call(self, name: str, **kwargs):
-        return copy.deepcopy(getattr(self.core, name)(**kwargs))
+    def _call(self, operation: str, /, **kwargs):
+        return copy.deepcopy(getattr(self.core, operation)(**kwargs))
 
     def _running(self) -> TLSServerThread:
         if self._server is None:
