@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import secrets
 import threading
@@ -23,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from . import errors, managed, resources, validation
+from .clone import clone
 from .errors import ApiError
 from .patch import json_patch, list_strategy, merge_patch, strategic_merge_patch
 from .seed import load_seed
@@ -126,7 +126,7 @@ class K8sCore:
         rtype = self.type_for(group, plural)
         if rtype is None:
             raise ValueError(f"seed: no resource type {plural}.{group} (seed its CRD first)")
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         obj.setdefault("apiVersion", rtype.api_version)
         obj.setdefault("kind", rtype.kind)
         if rtype.namespaced:
@@ -210,7 +210,7 @@ class K8sCore:
     # ------------------------------------------------------------------ control operations
     def requests(self) -> list[dict]:
         with self.lock:
-            return copy.deepcopy(self.log)
+            return clone(self.log)
 
     def clear_log(self) -> None:
         with self.lock:
@@ -248,7 +248,7 @@ class K8sCore:
     def compact(self) -> int:
         """Like etcd compaction: continue tokens issued before now answer 410 Expired."""
         with self.lock:
-            self.compacted = self.revision
+            self.compacted = int(self._next_revision())
             return self.compacted
 
     def _locate(self, api_version: str, kind: str | None, plural: str | None):
@@ -266,17 +266,17 @@ class K8sCore:
         with self.lock:
             rtype = self._locate(api_version, kind, plural)
             obj = self.objects.get(self._key(rtype, namespace or ("default" if rtype.namespaced else ""), name))
-            return copy.deepcopy(obj)
+            return clone(obj)
 
     def list_objects(self, api_version: str = "v1", kind: str | None = None, plural: str | None = None) -> list[dict]:
         with self.lock:
             rtype = self._locate(api_version, kind, plural)
-            return [copy.deepcopy(o) for k, o in sorted(self.objects.items()) if k[:2] == (rtype.group, rtype.plural)]
+            return [clone(o) for k, o in sorted(self.objects.items()) if k[:2] == (rtype.group, rtype.plural)]
 
     def put_object(self, obj: dict, manager: str = "k8s-emulator-control") -> dict:
         """Out-of-band create or replace (another writer): new resourceVersion, fields owned by ``manager``."""
         with self.lock:
-            obj = copy.deepcopy(obj)
+            obj = clone(obj)
             group = obj.get("apiVersion", "v1").rpartition("/")[0]
             rtype = self.type_by_kind(group, obj["kind"])
             meta = obj.setdefault("metadata", {})
@@ -285,11 +285,11 @@ class K8sCore:
             key = self._key(rtype, meta.get("namespace", ""), meta["name"])
             old = self.objects.get(key)
             if old is None:
-                return copy.deepcopy(self._store_new(rtype, obj, manager))
+                return clone(self._store_new(rtype, obj, manager))
             for name in ("uid", "creationTimestamp", "generation", "managedFields"):
                 if name in old["metadata"]:
                     meta[name] = old["metadata"][name]
-            return copy.deepcopy(self._commit_update(rtype, old, obj, manager, "", False))
+            return clone(self._commit_update(rtype, old, obj, manager, "", False))
 
     def delete_object(self, api_version: str = "v1", kind: str | None = None, name: str = "", namespace: str = "",
                       plural: str | None = None) -> bool:
@@ -424,7 +424,7 @@ class K8sCore:
         return 200, self._present(self._get_existing(rtype, namespace, name))
 
     def _present(self, obj: dict) -> dict:
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def _verb_list(self, request, rtype, namespace, name, subresource):
         query = request.query
@@ -479,7 +479,7 @@ class K8sCore:
                                                                        "application/vnd.kubernetes.protobuf"])
         try:
             if allow_yaml or request.content_type == "application/yaml":
-                data = yaml.safe_load(request.body or b"")
+                data = yaml.load(request.body or b"", Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             else:
                 data = json.loads(request.body or b"null")
         except (ValueError, yaml.YAMLError) as exc:
@@ -567,15 +567,15 @@ class K8sCore:
             else:
                 meta.pop(system, None)
         if "managedFields" not in meta or meta["managedFields"] is None:
-            meta["managedFields"] = copy.deepcopy(old["metadata"].get("managedFields", []))
+            meta["managedFields"] = clone(old["metadata"].get("managedFields", []))
         has_status = "status" in resources.SUBRESOURCES.get((rtype.group, rtype.plural), []) or (
             not rtype.builtin and validation.has_status_subresource(self._crd_of(rtype), rtype.version))
         if subresource == "status":
-            obj = {**copy.deepcopy(old), "status": obj.get("status", {}),
-                   "metadata": {**copy.deepcopy(old["metadata"]), "resourceVersion": meta.get("resourceVersion")}}
+            obj = {**clone(old), "status": obj.get("status", {}),
+                   "metadata": {**clone(old["metadata"]), "resourceVersion": meta.get("resourceVersion")}}
         elif has_status:
             if "status" in old:
-                obj["status"] = copy.deepcopy(old["status"])
+                obj["status"] = clone(old["status"])
             else:
                 obj.pop("status", None)
         self._validate(rtype, obj, old, request)
@@ -593,7 +593,7 @@ class K8sCore:
             body_changed = {k: v for k, v in obj.items() if k not in ("metadata", "status")} != \
                 {k: v for k, v in old.items() if k not in ("metadata", "status")}
             meta["generation"] = old["metadata"].get("generation", 1) + (1 if body_changed else 0)
-        entries = copy.deepcopy(meta.get("managedFields") or [])
+        entries = clone(meta.get("managedFields") or [])
         if apply_fields is None:
             changed, removed = managed.changed_paths(old, obj, strategy)
             entries = self._own(entries, manager, "Update", rtype, changed, removed, subresource)
@@ -604,7 +604,7 @@ class K8sCore:
         content_changed = self._strip_volatile(obj) != self._strip_volatile(old)
         if not content_changed:
             # A no-op write: the API server answers the unchanged object and keeps its resourceVersion.
-            return copy.deepcopy(old)
+            return clone(old)
         if dry_run:
             meta["resourceVersion"] = old["metadata"]["resourceVersion"]
             return obj
@@ -616,7 +616,7 @@ class K8sCore:
 
     @staticmethod
     def _strip_volatile(obj: dict) -> dict:
-        out = copy.deepcopy(obj)
+        out = clone(obj)
         out["metadata"].pop("resourceVersion", None)
         for entry in out["metadata"].get("managedFields") or []:
             entry.pop("time", None)
@@ -662,7 +662,7 @@ class K8sCore:
             patch_doc = json.loads(request.body or b"null")
         except ValueError as exc:
             raise errors.bad_request(f"error decoding patch: {exc}") from None
-        current = copy.deepcopy(old)
+        current = clone(old)
         if patch_type == "merge":
             if not isinstance(patch_doc, dict):
                 raise errors.bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
@@ -692,7 +692,7 @@ class K8sCore:
         old = self.objects.get(self._key(rtype, namespace, name))
         if old is None:
             self._require_namespace(rtype, namespace)
-            obj = copy.deepcopy(config)
+            obj = clone(config)
             self._validate(rtype, obj, None, request)
             created = self._store_new(rtype, obj, manager, self._dry_run(request), "Apply", fields)
             return 201, self._present(created)
@@ -717,7 +717,7 @@ class K8sCore:
         for entry in old["metadata"].get("managedFields") or []:
             if not (entry.get("manager") == manager and entry.get("operation") == "Apply"):
                 others |= managed.from_fields_v1(entry.get("fieldsV1", {}))
-        merged = copy.deepcopy(old)
+        merged = clone(old)
         for path in sorted(previous - fields - others, key=len):
             managed.remove_path(merged, path)
         managed.prune_empty(merged, fields | (others - forced))
@@ -727,7 +727,7 @@ class K8sCore:
             not rtype.builtin and validation.has_status_subresource(self._crd_of(rtype), rtype.version))
         if has_status and subresource != "status":
             if "status" in old:
-                merged["status"] = copy.deepcopy(old["status"])
+                merged["status"] = clone(old["status"])
             else:
                 merged.pop("status", None)
         self._validate(rtype, merged, old, request)
@@ -789,11 +789,11 @@ class K8sCore:
         if rtype.kind in ("Node", "ConfigMap", "Namespace") or not rtype.builtin:
             # Types without graceful deletion answer a Status (built-ins) or the object (custom resources).
             if not rtype.builtin:
-                return copy.deepcopy(obj)
+                return clone(obj)
             return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                     "details": {"name": obj["metadata"]["name"], "group": rtype.group, "kind": rtype.plural,
                                 "uid": obj["metadata"]["uid"]}}
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     # ------------------------------------------------------------------ OpenAPI
     def _openapi(self, request, parts):

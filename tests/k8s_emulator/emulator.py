@@ -11,11 +11,11 @@
 from __future__ import annotations
 
 import base64
-import copy
 from pathlib import Path
 
 import yaml
 
+from .clone import clone
 from .control import ControlApi
 from .core import K8sCore
 from .server import TLSServerThread
@@ -47,7 +47,7 @@ class Emulator(ControlApi):
         self.stop()
 
     def _call(self, operation: str, /, **kwargs):
-        return copy.deepcopy(getattr(self.core, operation)(**kwargs))
+        return clone(getattr(self.core, operation)(**kwargs))
 
     def _running(self) -> TLSServerThread:
         if self._server is None:

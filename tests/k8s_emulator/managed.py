@@ -11,9 +11,9 @@ a value of a set-like list. Lists without a merge key are atomic: the list is on
 
 from __future__ import annotations
 
-import copy
 import json
 
+from .clone import clone
 from .patch import PRIMITIVE
 
 SYSTEM_METADATA = {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
@@ -148,8 +148,8 @@ def prune_empty(obj, keep: set[tuple], prefix: tuple = ()) -> None:
 def merge_applied(current, config, strategy, names: tuple = ()):
     """The applied configuration merged into the live object: maps merge, keyed lists merge by key, other lists replace."""
     if not isinstance(config, dict) or not isinstance(current, dict):
-        return copy.deepcopy(config)
-    result = copy.deepcopy(current)
+        return clone(config)
+    result = clone(current)
     for key, value in config.items():
         child = names + (key,)
         merge_key = strategy(child) if isinstance(value, list) else None
@@ -165,12 +165,12 @@ def merge_applied(current, config, strategy, names: tuple = ()):
                 index = next((i for i, e in enumerate(merged) if isinstance(e, dict) and isinstance(item, dict)
                               and e.get(merge_key) == item.get(merge_key)), None)
                 if index is None:
-                    merged.append(copy.deepcopy(item))
+                    merged.append(clone(item))
                 else:
                     merged[index] = merge_applied(merged[index], item, strategy, child + ("*",))
             result[key] = merged
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = clone(value)
     return result
 
 

@@ -12,9 +12,9 @@ positions are ``*``.
 
 from __future__ import annotations
 
-import copy
 import json
 
+from .clone import clone
 from .errors import bad_request, unprocessable_patch
 
 PRIMITIVE = "<primitive>"  # patchStrategy=merge on a list of scalars: union, order kept
@@ -52,8 +52,8 @@ def list_strategy(path: tuple) -> str | None:
 # ---------------------------------------------------------------------------- merge patch
 def merge_patch(target, patch):
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    result = clone(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -65,14 +65,14 @@ def merge_patch(target, patch):
 # ---------------------------------------------------------------------------- strategic merge patch
 def strategic_merge_patch(target, patch, path: tuple = (), strategy=list_strategy):
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     if not isinstance(target, dict):
         target = {}
     if patch.get("$patch") == "replace":
-        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+        return {k: clone(v) for k, v in patch.items() if k != "$patch"}
     if patch.get("$patch") == "delete":
         return None
-    result = copy.deepcopy(target)
+    result = clone(target)
     retain = patch.get("$retainKeys")
     for key, value in patch.items():
         if key in ("$patch", "$retainKeys") or key.startswith("$setElementOrder/"):
@@ -107,11 +107,11 @@ def strategic_merge_patch(target, patch, path: tuple = (), strategy=list_strateg
 
 def _merge_list(current, patch_list: list, path: tuple, strategy):
     merge_key = strategy(path)
-    current = copy.deepcopy(current) if isinstance(current, list) else []
+    current = clone(current) if isinstance(current, list) else []
     if merge_key is None:
         if any(isinstance(v, dict) and "$patch" in v for v in patch_list):
             return [v for v in patch_list if not (isinstance(v, dict) and "$patch" in v)]
-        return copy.deepcopy(patch_list)
+        return clone(patch_list)
     if merge_key == PRIMITIVE:
         result = list(current)
         for value in patch_list:
@@ -183,7 +183,7 @@ def _get(doc, path: str):
 def json_patch(doc, operations):
     if not isinstance(operations, list):
         raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-    doc = copy.deepcopy(doc)
+    doc = clone(doc)
     for operation in operations:
         op, path = operation.get("op"), operation.get("path", "")
         if op == "test":
@@ -191,7 +191,7 @@ def json_patch(doc, operations):
                 raise unprocessable_patch(f"testing value {path} failed: test failed")
             continue
         if op in ("move", "copy"):
-            value = copy.deepcopy(_get(doc, operation.get("from", "")))
+            value = clone(_get(doc, operation.get("from", "")))
             if op == "move":
                 doc = json_patch(doc, [{"op": "remove", "path": operation["from"]}])
             doc = json_patch(doc, [{"op": "add", "path": path, "value": value}])
@@ -199,7 +199,7 @@ def json_patch(doc, operations):
         parts = _pointer(path)
         if not parts:
             if op in ("add", "replace"):
-                doc = copy.deepcopy(operation.get("value"))
+                doc = clone(operation.get("value"))
                 continue
             raise unprocessable_patch(f"{op} operation does not apply: doc is missing path: \"\"")
         parent = _parent(doc, parts, op, path)
@@ -209,9 +209,9 @@ def json_patch(doc, operations):
                 index = len(parent) if last == "-" else int(last) if last.isdigit() else -1
                 if index < 0 or index > len(parent):
                     raise unprocessable_patch(f"add operation does not apply: doc is missing path: \"{path}\": missing value")
-                parent.insert(index, copy.deepcopy(operation.get("value")))
+                parent.insert(index, clone(operation.get("value")))
             else:
-                parent[last] = copy.deepcopy(operation.get("value"))
+                parent[last] = clone(operation.get("value"))
         elif op in ("remove", "replace"):
             if isinstance(parent, list):
                 if not last.isdigit() or int(last) >= len(parent):
@@ -219,14 +219,14 @@ def json_patch(doc, operations):
                 if op == "remove":
                     del parent[int(last)]
                 else:
-                    parent[int(last)] = copy.deepcopy(operation.get("value"))
+                    parent[int(last)] = clone(operation.get("value"))
             else:
                 if last not in parent:
                     raise unprocessable_patch(f"{op} operation does not apply: doc is missing key: {path}: missing value")
                 if op == "remove":
                     del parent[last]
                 else:
-                    parent[last] = copy.deepcopy(operation.get("value"))
+                    parent[last] = clone(operation.get("value"))
         else:
             raise bad_request(f"Unexpected kind: {op}")
     return doc

@@ -20,6 +20,7 @@ and ``objects`` (any kind the stand-in serves). Nodes may use a short form::
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -40,10 +41,18 @@ def shared_dir() -> Path:
     return REPO_ROOT.parent / "shared"
 
 
-def installation_crd(release: str = "v3.32.1") -> dict:
-    """The unmodified operator.tigera.io Installation CRD of a Calico release."""
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the CRD is 1.4 MB, pure-Python YAML takes seconds
+
+
+@functools.lru_cache(maxsize=8)
+def _crd_json(release: str) -> str:
     path = shared_dir() / "calico-manifests" / release / "operator.tigera.io_installations.crd.yaml"
-    return yaml.safe_load(path.read_text())
+    return json.dumps(yaml.load(path.read_text(), Loader=_LOADER))
+
+
+def installation_crd(release: str = "v3.32.1") -> dict:
+    """The unmodified operator.tigera.io Installation CRD of a Calico release (parsed once per process)."""
+    return json.loads(_crd_json(release))
 
 
 def load_seed(seed) -> dict:
@@ -56,7 +65,7 @@ def load_seed(seed) -> dict:
         if not path.exists() and (SEEDS_DIR / str(seed)).exists():
             path = SEEDS_DIR / str(seed)
         text = path.read_text()
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text) or {}
+        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_LOADER) or {}
     crds = []
     for crd in data.get("crds", []):
         crds.append(installation_crd(crd.split(":", 1)[1]) if isinstance(crd, str) and crd.startswith("installation:")
