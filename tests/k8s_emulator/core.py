@@ -220,7 +220,7 @@ class K8sCore:
         with self.lock:
             by_verb: dict[str, int] = {}
             by_resource: dict[str, dict[str, int]] = {}
-            reads = writes = 0
+            reads = writes = write_requests = 0
             for entry in self.log:
                 verb = entry["verb"]
                 if not verb or verb == "discovery":
@@ -232,9 +232,10 @@ class K8sCore:
                 if verb in READ_VERBS:
                     reads += 1
                 elif entry["status"] is not None and entry["status"] < 400 and not entry["dry_run"]:
-                    writes += 1
+                    write_requests += 1
+                    writes += 1 if entry.get("mutated") else 0
             discovery = sum(1 for e in self.log if e["verb"] == "discovery")
-            return {"reads": reads, "writes": writes, "discovery": discovery, "by_verb": by_verb,
+            return {"reads": reads, "writes": writes, "write_requests": write_requests, "discovery": discovery, "by_verb": by_verb,
                     "by_resource": by_resource, "requests": len(self.log)}
 
     def inject_faults(self, status: int = 500, count: int = 1, method: str | None = None,
@@ -308,6 +309,7 @@ class K8sCore:
         started = time.perf_counter()
         request = Request(method, target, headers, body)
         extra_headers: dict = {}
+        revision_before = self.revision
         try:
             with self.lock:
                 fault = next((f for f in self.faults if f.matches(request)), None)
@@ -324,6 +326,7 @@ class K8sCore:
         if self.request_ms:
             time.sleep(self.request_ms / 1000.0)
         request.entry["status"] = status
+        request.entry["mutated"] = self.revision != revision_before
         request.entry["ms"] = round((time.perf_counter() - started) * 1000, 3)
         with self.lock:
             self.log.append(request.entry)
@@ -624,13 +627,13 @@ class K8sCore:
 
     def _own(self, entries: list, manager: str, operation: str, rtype, changed: set, removed: set, subresource: str,
              replace: bool = False, forced: set | None = None) -> list:
-        out, mine = [], None
+        out, mine, position = [], None, None
         for entry in entries:
             paths = managed.from_fields_v1(entry.get("fieldsV1", {}))
             same = (entry.get("manager") == manager and entry.get("operation") == operation
                     and entry.get("subresource", "") == subresource)
             if same:
-                mine = paths
+                mine, position = paths, len(out)
                 continue
             if operation == "Apply":
                 paths -= forced or set()
@@ -645,7 +648,9 @@ class K8sCore:
         else:
             mine_paths = (mine | changed) - removed
         if mine_paths or operation == "Apply":
-            out.append(self._managed_entry(manager, operation, rtype, mine_paths, subresource))
+            # An owner keeps its place in the list: a no-op write leaves managedFields as they were.
+            out.insert(len(out) if position is None else position,
+                       self._managed_entry(manager, operation, rtype, mine_paths, subresource))
         return out
 
     def _verb_patch(self, request, rtype, namespace, name, subresource):
