@@ -332,6 +332,9 @@ class K8sCore:
             self.log.append(request.entry)
         content = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
         out_headers = {"Content-Type": JSON, "Cache-Control": "no-cache, private", **extra_headers}
+        if request.entry.get("warnings"):
+            # The API server's warning headers (kubectl prints them as "Warning: ...").
+            out_headers["Warning"] = ", ".join('299 - ' + json.dumps(w) for w in request.entry["warnings"])
         return status, out_headers, content
 
     def _authenticate(self, request: Request) -> str:
@@ -687,13 +690,14 @@ class K8sCore:
     def _apply(self, request, rtype, namespace, name, subresource):
         manager = request.query.get("fieldManager")
         if not manager:
-            raise errors.bad_request("PATCH /apply requires a fieldManager query parameter"
-                                     if False else "fieldManager is required for apply requests")
+            raise errors.bad_request("fieldManager is required for apply requests")
         force = request.query.get("force") in ("true", "1")
         config = self._decode(request, allow_yaml=True)
         config = self._check_body(rtype, config, namespace, name)
         strategy = self.strategy(rtype)
-        fields = managed.field_paths(config, strategy)
+        pruned = clone(config)
+        validation.prune_custom(rtype, pruned)
+        fields = managed.field_paths(pruned, strategy)
         old = self.objects.get(self._key(rtype, namespace, name))
         if old is None:
             self._require_namespace(rtype, namespace)

@@ -180,8 +180,7 @@ def _walk(value, schema: dict, path: str, causes: list, unknown: list):
         return None
     if schema.get("x-kubernetes-int-or-string"):
         if not isinstance(value, (int, str)) or isinstance(value, bool):
-            causes.append(field_error("TypeInvalid", path, 'must be of type integer or string' if False else
-                                      "must be of type string", value))
+            causes.append(field_error("TypeInvalid", path, "must be of type string", value))
         return None
     expected = schema.get("type")
     if expected and not _type_ok(value, expected):
@@ -220,6 +219,19 @@ def _walk(value, schema: dict, path: str, causes: list, unknown: list):
     return None
 
 
+def prune_custom(rtype, obj: dict) -> None:
+    """Drop fields the schema does not declare (what the API server does before computing field sets)."""
+    if rtype.builtin or not rtype.schema:
+        return
+    schema = rtype.schema
+    for key in [k for k in obj if k not in ("apiVersion", "kind", "metadata")]:
+        props = schema.get("properties") or {}
+        if key not in props and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            del obj[key]
+        elif key in props:
+            _walk(obj[key], props[key], key, [], [])
+
+
 def validate_custom(rtype, obj: dict, field_validation: str = "Warn") -> list[str]:
     schema = rtype.schema or {}
     causes, unknown = [], []
@@ -241,7 +253,8 @@ def validate_custom(rtype, obj: dict, field_validation: str = "Warn") -> list[st
     finally:
         obj["metadata"] = metadata
     if unknown and field_validation == "Strict":
-        raise bad_request("strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown))
+        raise bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+                          "strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown))
     if causes:
         raise invalid(rtype.kind, rtype.group, metadata.get("name", ""), causes)
     if unknown and field_validation == "Warn":

@@ -153,3 +153,24 @@ def test_installation_crd_served_and_validated(k8s_emulator, kubeconfig):
             '{"spec":{"calicoNetwork":{"bgp":"Disabled"}}}')
     assert k8s_emulator.get_object("Installation", "default", api_version="operator.tigera.io/v1")["spec"][
         "calicoNetwork"] == {"bgp": "Disabled"}
+
+
+@pytest.mark.k8s_seed({"crds": ["installation"]})
+def test_server_side_apply_installation_strict_fields(k8s_emulator, kubeconfig):
+    manifest = """apiVersion: operator.tigera.io/v1
+kind: Installation
+metadata: {name: default}
+spec: {cni: {type: Calico}, %s}
+"""
+    proc = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=manifest % "bogus: 1", check=False)
+    assert proc.returncode == 1
+    assert ('Installation in version "v1" cannot be handled as a Installation: strict decoding error: '
+            'unknown field "spec.bogus"') in proc.stderr
+    assert k8s_emulator.counts()["writes"] == 0
+    warned = kubectl(kubeconfig, "apply", "--server-side", "--validate=warn", "-f", "-", stdin=manifest % "bogus: 1")
+    assert 'Warning: unknown field "spec.bogus"' in warned.stderr
+    stored = k8s_emulator.get_object("Installation", "default", api_version="operator.tigera.io/v1")
+    assert stored["spec"] == {"cni": {"type": "Calico"}}
+    assert [m["manager"] for m in stored["metadata"]["managedFields"]] == ["kubectl"]
+    owned = stored["metadata"]["managedFields"][0]["fieldsV1"]
+    assert owned == {"f:spec": {"f:cni": {"f:type": {}}}}  # the pruned field is nobody's
