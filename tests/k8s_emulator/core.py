@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import errors, managed, resources, validation
+from . import errors, managed, resources, tables, validation
 from .clone import clone
 from .errors import ApiError
 from .patch import json_patch, list_strategy, merge_patch, strategic_merge_patch
@@ -427,7 +427,11 @@ class K8sCore:
         return obj
 
     def _verb_get(self, request, rtype, namespace, name, subresource):
-        return 200, self._present(self._get_existing(rtype, namespace, name))
+        obj = self._present(self._get_existing(rtype, namespace, name))
+        if tables.wants_table(request.headers.get("accept")):
+            return 200, tables.table(rtype, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                                     request.query.get("includeObject", "Metadata"))
+        return 200, obj
 
     def _present(self, obj: dict) -> dict:
         return clone(obj)
@@ -468,6 +472,8 @@ class K8sCore:
                 obj.pop("apiVersion", None)
                 obj.pop("kind", None)
             shown.append(obj)
+        if tables.wants_table(request.headers.get("accept")):
+            return 200, tables.table(rtype, shown, meta, query.get("includeObject", "Metadata"))
         return 200, {"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": meta, "items": shown}
 
     @staticmethod

@@ -174,3 +174,12 @@ spec: {cni: {type: Calico}, %s}
     assert [m["manager"] for m in stored["metadata"]["managedFields"]] == ["kubectl"]
     owned = stored["metadata"]["managedFields"][0]["fieldsV1"]
     assert owned == {"f:spec": {"f:cni": {"f:type": {}}}}  # the pruned field is nobody's
+
+
+def test_default_output_is_the_servers_table(kubeconfig):
+    lines = kubectl(kubeconfig, "get", "nodes").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert lines[1].split()[:3] == ["node-0", "Ready", "control-plane"]
+    assert lines[2].split()[2] == "<none>" and lines[2].split()[-1] == "v1.32.4"
+    empty = kubectl(kubeconfig, "get", "cm", "-n", "kube-system")
+    assert empty.stdout == "" and empty.stderr.strip() == "No resources found in kube-system namespace."
