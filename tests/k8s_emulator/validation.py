@@ -124,7 +124,7 @@ def _validate_crd(obj: dict) -> None:
     expected = f"{names.get('plural')}.{spec.get('group')}"
     if obj["metadata"]["name"] != expected:
         raise invalid("CustomResourceDefinition", "apiextensions.k8s.io", obj["metadata"]["name"], [field_error(
-            "Invalid", "metadata.name", f'must be spec.names.plural+"."+spec.group', obj["metadata"]["name"])])
+            "Invalid", "metadata.name", 'must be spec.names.plural+"."+spec.group', obj["metadata"]["name"])])
 
 
 def has_status_subresource(crd: dict | None, version: str) -> bool:
