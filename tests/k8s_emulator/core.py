@@ -321,8 +321,11 @@ class K8sCore:
                         error.headers["Retry-After"] = str(int(fault.retry_after))
                     raise error
                 status, payload = self._route(request)
+                # Serialised under the lock: answers may share dicts with the store (lists do, for speed).
+                content = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
         except ApiError as error:
-            status, payload, extra_headers = error.code, error.status(), error.headers
+            status, extra_headers = error.code, error.headers
+            content = json.dumps(error.status(), separators=(",", ":")).encode()
         if self.request_ms:
             time.sleep(self.request_ms / 1000.0)
         request.entry["status"] = status
@@ -330,7 +333,6 @@ class K8sCore:
         request.entry["ms"] = round((time.perf_counter() - started) * 1000, 3)
         with self.lock:
             self.log.append(request.entry)
-        content = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
         out_headers = {"Content-Type": JSON, "Cache-Control": "no-cache, private", **extra_headers}
         if request.entry.get("warnings"):
             # The API server's warning headers (kubectl prints them as "Warning: ...").
@@ -440,9 +442,9 @@ class K8sCore:
         query = request.query
         labels = label_matcher(query.get("labelSelector"))
         fields = field_matcher(query.get("fieldSelector"), rtype.namespaced)
-        items = [obj for key, obj in sorted(self.objects.items(), key=lambda kv: (kv[0][2], kv[0][3]))
-                 if key[:2] == (rtype.group, rtype.plural) and (not namespace or key[2] == namespace)
-                 and labels(obj["metadata"].get("labels")) and fields(obj)]
+        items = [obj for key, obj in sorted(((k, o) for k, o in self.objects.items()
+                                             if k[:2] == (rtype.group, rtype.plural)), key=lambda kv: (kv[0][2], kv[0][3]))
+                 if (not namespace or key[2] == namespace) and labels(obj["metadata"].get("labels")) and fields(obj)]
         list_rv = str(self.revision)
         start = ""
         token = query.get("continue")
@@ -465,13 +467,10 @@ class K8sCore:
             meta["continue"] = base64.b64encode(json.dumps(
                 {"v": "meta.k8s.io/v1", "rv": int(list_rv), "start": last + "\u0000"}).encode()).decode().rstrip("=")
             meta["remainingItemCount"] = remaining
-        shown = []
-        for obj in items:
-            obj = self._present(obj)
-            if rtype.builtin:
-                obj.pop("apiVersion", None)
-                obj.pop("kind", None)
-            shown.append(obj)
+        # Shallow views, not copies: stored objects are never changed in place (writes store new dicts),
+        # and the answer is serialised before the lock is released.
+        shown = [{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")} if rtype.builtin else obj
+                 for obj in items]
         if tables.wants_table(request.headers.get("accept")):
             return 200, tables.table(rtype, shown, meta, query.get("includeObject", "Metadata"))
         return 200, {"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": meta, "items": shown}
