@@ -191,3 +191,15 @@ def test_dynamic_client_server_side_apply_ownership(k8s_emulator, dynamic):
         installations.patch(body=body, name="default", content_type="application/apply-patch+yaml")
     assert caught.value.status == 400
     assert k8s_emulator.counts()["writes"] == 3
+
+
+def test_status_subresource_is_separate_from_the_main_resource(k8s_emulator, core_v1):
+    ignored = core_v1.patch_node("node-0", {"status": {"conditions": [{"type": "Ready", "status": "False"}]},
+                                            "metadata": {"labels": {"seen": "yes"}}})
+    assert ignored.status.conditions[0].status == "True" and ignored.metadata.labels["seen"] == "yes"
+    changed = core_v1.patch_node_status("node-0", {"status": {"conditions": [{"type": "Ready", "status": "False"}]},
+                                                   "metadata": {"labels": {"via-status": "yes"}}})
+    assert changed.status.conditions[0].status == "False"
+    assert "via-status" not in changed.metadata.labels
+    ready = [c for c in k8s_emulator.node("node-0")["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready[0]["status"] == "False" and ready[0]["reason"] == "KubeletReady"  # merged by type
