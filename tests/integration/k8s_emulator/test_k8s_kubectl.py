@@ -183,3 +183,16 @@ def test_default_output_is_the_servers_table(kubeconfig):
     assert lines[2].split()[2] == "<none>" and lines[2].split()[-1] == "v1.32.4"
     empty = kubectl(kubeconfig, "get", "cm", "-n", "kube-system")
     assert empty.stdout == "" and empty.stderr.strip() == "No resources found in kube-system namespace."
+
+
+def test_replace_with_stale_resource_version_is_conflict(k8s_emulator, kubeconfig):
+    node = json.loads(kubectl(kubeconfig, "get", "node", "node-1", "-o", "json").stdout)
+    kubectl(kubeconfig, "label", "node", "node-1", "moved=on")
+    node["metadata"]["labels"]["stale"] = "yes"
+    proc = kubectl(kubeconfig, "replace", "-f", "-", stdin=json.dumps(node), check=False)
+    assert proc.returncode == 1
+    assert ('Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on nodes '
+            '"node-1": the object has been modified; please apply your changes to the latest version and try again'
+            in proc.stderr)
+    assert "stale" not in k8s_emulator.node("node-1")["metadata"]["labels"]
+    assert k8s_emulator.counts()["writes"] == 1
