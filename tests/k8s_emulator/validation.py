@@ -109,8 +109,12 @@ def _validate_node(obj: dict, old: dict | None) -> None:
     if old is not None:
         old_spec = old.get("spec", {})
         old_cidrs = old_spec.get("podCIDRs") or []
-        if old_cidrs and (len(old_cidrs) != len(cidrs) or any(a != b for a, b in zip(old_cidrs, cidrs))):
+        # As ValidateNodeUpdate: one error for a length change, else one per position that changed.
+        if old_cidrs and len(old_cidrs) != len(cidrs):
             causes.append(field_error("Forbidden", "spec.podCIDRs", POD_CIDR_FORBIDDEN))
+        elif old_cidrs:
+            causes.extend(field_error("Forbidden", "spec.podCIDRs", POD_CIDR_FORBIDDEN)
+                          for before, after in zip(old_cidrs, cidrs) if before != after)
         old_provider = old_spec.get("providerID") or ""
         if old_provider and old_provider != (spec.get("providerID") or ""):
             causes.append(field_error("Forbidden", "spec.providerID", PROVIDER_ID_FORBIDDEN))
