@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -23,8 +24,10 @@ data: {backend: "%s"}
 
 
 def kubectl(kubeconfig, *args, stdin=None, check=True):
-    proc = subprocess.run([KUBECTL, "--kubeconfig", kubeconfig, *args], input=stdin, capture_output=True, text=True,
-                          timeout=60)
+    # The discovery cache beside the kubeconfig, not in ~/.kube: tests leave the user's home alone.
+    cache_dir = str(Path(kubeconfig).parent / "kube-cache")
+    proc = subprocess.run([KUBECTL, "--kubeconfig", kubeconfig, "--cache-dir", cache_dir, *args], input=stdin,
+                          capture_output=True, text=True, timeout=60)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
