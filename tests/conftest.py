@@ -28,5 +28,5 @@ for path in (str(TESTS_DIR), str(COLLECTIONS_DIR)):
     if path not in sys.path:
         sys.path.insert(0, path)
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_DIR))
-# The Azure stand-in's fixtures are loaded where they are used: tests/integration/conftest.py
-# and tests/awx/conftest.py.
+# The stand-ins' fixtures are loaded where they are used: tests/integration/conftest.py
+# (Azure and Kubernetes) and tests/awx/conftest.py (Azure).
