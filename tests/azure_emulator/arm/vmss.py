@@ -112,6 +112,32 @@ def instance_view(name: str, created: str | None, os_disk: str | None = None) ->
     return view
 
 
+def _model_defaults(model: dict) -> None:
+    """What Compute fills in a model it stores (and answers) when the PUT left it out."""
+    os_profile = model.get("osProfile")
+    if os_profile is not None:
+        os_profile.setdefault("secrets", [])
+        image = ((model.get("storageProfile") or {}).get("imageReference") or {})
+        os_type = (((model.get("storageProfile") or {}).get("osDisk")) or {}).get("osType")
+        windows = os_type == "Windows" or "windows" in str(image.get("publisher", "")).lower()
+        if windows and "linuxConfiguration" not in os_profile:
+            os_profile.setdefault("windowsConfiguration", {"provisionVMAgent": True, "enableAutomaticUpdates": True})
+        elif not windows and "windowsConfiguration" not in os_profile:
+            linux = os_profile.setdefault("linuxConfiguration", {})
+            linux.setdefault("disablePasswordAuthentication", False)
+            linux.setdefault("provisionVMAgent", True)
+    if model:
+        model.setdefault("securityProfile", {}).setdefault("securityType", "Standard")
+    for config in nic_configurations(model):
+        cprops = config.setdefault("properties", {})
+        cprops.setdefault("dnsSettings", {"dnsServers": []})
+        cprops.setdefault("enableAcceleratedNetworking", False)
+        cprops.setdefault("enableFpga", False)
+        cprops.setdefault("enableIPForwarding", False)
+        for ipc in cprops.get("ipConfigurations") or []:
+            ipc.setdefault("properties", {}).setdefault("privateIPAddressVersion", "IPv4")
+
+
 class ScaleSetKind(ResourceKind):
     full_type = VMSS
     namespace = NS
@@ -141,6 +167,10 @@ class ScaleSetKind(ResourceKind):
                 raise ArmError(400, "InvalidParameter",
                                f"The value '{policy['mode']}' of parameter 'upgradePolicy.mode' is not valid.")
         model = props.get("virtualMachineProfile")
+        if model is not None:
+            _model_defaults(model)
+        if mode == "Uniform":
+            props.setdefault("singlePlacementGroup", old_props.get("singlePlacementGroup", True))
         for config in nic_configurations(model):
             for ipc in (config.get("properties") or {}).get("ipConfigurations") or []:
                 subnet_id = (((ipc.get("properties") or {}).get("subnet")) or {}).get("id")
@@ -307,6 +337,11 @@ class ScaleSetKind(ResourceKind):
             "provisioningState": "Succeeded",
             "timeCreated": instance["timeCreated"],
         }
+        for name, value in model.items():  # the rest of the model as the instance runs it
+            if name not in props and name not in ("networkProfile", "userData"):
+                props[name] = copy.deepcopy(value)
+        if "userdata" in str(query.get("$expand", "")).lower() and "userData" in model:
+            props["userData"] = model["userData"]
         if "instanceview" in str(query.get("$expand", "")).lower():
             props["instanceView"] = self._instance_view(engine, scale_set, instance)
         out = {"name": f"{scale_set['name']}_{instance['instanceId']}", "id": vm_id, "type": VMSS_VM,
@@ -355,7 +390,10 @@ class ScaleSetKind(ResourceKind):
                 for pools in ("loadBalancerBackendAddressPools", "applicationGatewayBackendAddressPools", "applicationSecurityGroups"):
                     if iprops.get(pools):
                         out_props[pools] = [{"id": p["id"]} for p in iprops[pools]]
-                out_props["loadBalancerInboundNatRules"] = []
+                # Each instance gets one NAT rule per inbound NAT pool: <pool>.<instance id>.
+                out_props["loadBalancerInboundNatRules"] = [
+                    {"id": p["id"].replace("/inboundNatPools/", "/inboundNatRules/") + f".{instance['instanceId']}"}
+                    for p in iprops.get("loadBalancerInboundNatPools") or []]
                 ip_configs.append({"name": ipc["name"], "id": f"{nic_id}/ipConfigurations/{ipc['name']}", "etag": etag,
                                    "properties": out_props})
             props = {

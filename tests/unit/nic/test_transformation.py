@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from azure_emulator.shared import rest_examples
 
 from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
     FORWARDING_PROPERTY,
@@ -18,25 +19,12 @@ from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
     with_forwarding,
 )
 
-EXAMPLES = Path("/work/shared/azure-rest-examples/network")
+EXAMPLES = rest_examples() / "network"  # ../shared or $CALICO_AZURE_SHARED; missing -> error, not a silent fallback
 
 
 def published_nic() -> dict:
-    """Microsoft's NetworkInterfaces_Get example when present, else an equivalent document."""
-    example = EXAMPLES / "NetworkInterfaceGet.json"
-    if example.exists():
-        return json.loads(example.read_text())["responses"]["200"]["body"]
-    return {
-        "name": "test-nic",
-        "id": "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/networkInterfaces/test-nic",
-        "properties": {
-            "enableAcceleratedNetworking": True,
-            "enableIPForwarding": False,
-            "dnsSettings": {"dnsServers": ["10.0.0.10"]},
-            "ipConfigurations": [{"name": "ipconfig1", "properties": {"primary": True}}],
-            "networkSecurityGroup": {"id": "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/networkSecurityGroups/nsg"},
-        },
-    }
+    """Microsoft's NetworkInterfaces_Get example."""
+    return json.loads((EXAMPLES / "NetworkInterfaceGet.json").read_text())["responses"]["200"]["body"]
 
 
 def test_only_the_flag_changes_on_a_published_nic():
