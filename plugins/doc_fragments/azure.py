@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     # Shared authentication, cloud and connection options of every Azure
-    # module (plugins/module_utils/_azure_module.py AZURE_COMMON_ARGSPEC).
+    # module (plugins/module_utils/_azure/module.py AZURE_COMMON_ARGSPEC).
     DOCUMENTATION = r"""
 options:
   auth_source:

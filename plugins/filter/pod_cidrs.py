@@ -4,14 +4,14 @@
 """Filters for the udr role: pod CIDR allocation and its preconditions.
 
 Documentation lives in the sidecar files allocate_pod_cidrs.yml and
-pod_cidr_problems.yml; the logic in module_utils/_pod_cidr_alloc.py.
+pod_cidr_problems.yml; the logic in module_utils/_pod_cidrs/allocation.py.
 """
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.calico.azure.plugins.module_utils._pod_cidr_alloc import (
+from ansible_collections.calico.azure.plugins.module_utils._pod_cidrs.allocation import (
     AZURE_MAX_ROUTES_PER_TABLE,
     PodCidrError,
     allocate_pod_cidrs,

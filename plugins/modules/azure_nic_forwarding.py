@@ -204,52 +204,18 @@ failures:
       sample: not found in resource group k8s-nodes of subscription 00000000-0000-0000-0000-000000000000
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
-    AzureError,
-    AzureNotFound,
-    AzurePreconditionFailed,
-)
-from ansible_collections.calico.azure.plugins.module_utils._azure_client import ArmOperation
-from ansible_collections.calico.azure.plugins.module_utils._azure_ids import resource_id
-from ansible_collections.calico.azure.plugins.module_utils._azure_module import AzureModule
-from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
+from ansible_collections.calico.azure.plugins.module_utils._nic.api import ERRORS, ArmNicApi
+from ansible_collections.calico.azure.plugins.module_utils._nic.run import ForwardingRun
+from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     NIC_TYPE,
     VM_TYPE,
-    ErrorKinds,
-    ForwardingRun,
     diff_text,
     failure_message,
     parse_targets,
 )
-
-ERRORS = ErrorKinds(expected=(AzureError,), precondition_failed=AzurePreconditionFailed, not_found=AzureNotFound)
-
-
-class ArmNicApi(object):
-    """The NicApi seam of _nic_logic over the collection's ArmClient.
-
-    Writes use ``ArmClient.begin_put`` so the run polls every NIC's operation
-    one request at a time and shares its workers between all of them, instead
-    of blocking a worker for a whole operation. ``final_get=False``: once an
-    operation succeeded the body we sent is applied, so the NIC is not read
-    once more (100 NICs would cost 100 more reads); the run only needs
-    ``enableIPForwarding`` of the NIC as ARM accepted it.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def get(self, resource_id_: str) -> Dict[str, Any]:
-        return self.client.get(resource_id_)
-
-    def list_group(self, subscription_id: str, resource_group: str, resource_type: str) -> List[Dict[str, Any]]:
-        namespace, type_name = resource_type.split("/", 1)
-        return self.client.list(resource_id(subscription_id, resource_group, namespace, type_name))
-
-    def begin_put(self, nic_id: str, body: Dict[str, Any], if_match: Optional[str]) -> ArmOperation:
-        return self.client.begin_put(nic_id, body, if_match=if_match, final_get=False)
 
 
 def argument_spec() -> Dict[str, Any]:

@@ -417,8 +417,8 @@ errors:
   elements: str
 """
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_module import AzureModule
-from ansible_collections.calico.azure.plugins.module_utils._udr_api import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
+from ansible_collections.calico.azure.plugins.module_utils._udr.api import (
     RouteTableConverger,
     UdrArm,
     ValidationFailed,

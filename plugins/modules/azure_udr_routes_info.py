@@ -128,9 +128,9 @@ route_table:
       elements: str
 """
 
-from ansible_collections.calico.azure.plugins.module_utils import _azure_ids as ids
-from ansible_collections.calico.azure.plugins.module_utils import _udr_logic as logic
-from ansible_collections.calico.azure.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.calico.azure.plugins.module_utils._azure import ids
+from ansible_collections.calico.azure.plugins.module_utils._udr import logic
+from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
 
 
 def main():

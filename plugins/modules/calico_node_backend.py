@@ -232,7 +232,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.calico.azure.plugins.module_utils._calico_env import (
+from ansible_collections.calico.azure.plugins.module_utils._calico.env import (
     BACKEND_VAR,
     EnvFileError,
     decode_text,
@@ -243,7 +243,7 @@ from ansible_collections.calico.azure.plugins.module_utils._calico_env import (
     managed_variables,
     normalise_extra_env,
 )
-from ansible_collections.calico.azure.plugins.module_utils._calico_versions import (
+from ansible_collections.calico.azure.plugins.module_utils._calico.versions import (
     ALL_BACKENDS,
     CalicoVersionError,
     backend_support_error,
@@ -252,7 +252,7 @@ from ansible_collections.calico.azure.plugins.module_utils._calico_versions impo
 
 def _edit_manifest(module, text, to_set, to_unset, path):
     # Imported here so that hosts editing env files need no YAML library at all.
-    from ansible_collections.calico.azure.plugins.module_utils import _calico_manifest
+    from ansible_collections.calico.azure.plugins.module_utils._calico import manifest as _calico_manifest
 
     if not _calico_manifest.HAS_RUAMEL_YAML:
         module.fail_json(

@@ -176,7 +176,7 @@ def test_a_message_without_literal_text_is_not_checked():
 
 MODULE_SOURCE = textwrap.dedent(
     '''\
-    from ansible_collections.calico.azure.plugins.module_utils._azure_errors import AzureError
+    from ansible_collections.calico.azure.plugins.module_utils._azure.errors import AzureError
 
     class TargetError(ValueError):
         pass

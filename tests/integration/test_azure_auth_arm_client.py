@@ -10,21 +10,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_auth import resolve_auth_settings
-from ansible_collections.calico.azure.plugins.module_utils._azure_cloud import resolve_cloud
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.auth import resolve_auth_settings
+from ansible_collections.calico.azure.plugins.module_utils._azure.cloud import resolve_cloud
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureBadRequest,
     AzureNotFound,
     AzureOperationFailed,
     AzurePreconditionFailed,
     AzureThrottled,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure_ids import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.ids import (
     resource_group_id,
     route_id,
     route_table_id,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure_module import build_arm_client
+from ansible_collections.calico.azure.plugins.module_utils._azure.module import build_arm_client
 
 RG = "layer-rg"
 SEED = {

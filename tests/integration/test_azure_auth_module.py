@@ -17,7 +17,7 @@ import trustme
 
 from helpers.ansible_run import run_playbook
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_ids import route_table_id
+from ansible_collections.calico.azure.plugins.module_utils._azure.ids import route_table_id
 
 LIBRARY = str(Path(__file__).resolve().parent / "library")
 RG = "probe-rg"

@@ -19,18 +19,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_auth import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.auth import (
     build_credential,
     default_ca_bundle,
     resolve_auth_settings,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure_client import ArmClient
-from ansible_collections.calico.azure.plugins.module_utils._azure_cloud import resolve_cloud
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.client import ArmClient
+from ansible_collections.calico.azure.plugins.module_utils._azure.cloud import resolve_cloud
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureAuthError,
     AzureTransportError,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure_module import build_arm_client
+from ansible_collections.calico.azure.plugins.module_utils._azure.module import build_arm_client
 
 CERT_CLIENT_ID = "ce270000-0000-4000-8000-0000000000c1"
 WORKLOAD_CLIENT_ID = "f3d00000-0000-4000-8000-0000000000c2"

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._nic_logic import json_differences
+from ansible_collections.calico.azure.plugins.module_utils._nic.transform import json_differences
 from helpers.ansible_run import run_playbook
 
 SUB = "5ab50000-0000-4000-8000-00000000c0de"

@@ -39,7 +39,7 @@ extends_documentation_fragment:
   - calico.azure.azure
 """
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
 
 
 def main():

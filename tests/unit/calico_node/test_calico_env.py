@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.calico.azure.plugins.module_utils._calico_env import (
+from ansible_collections.calico.azure.plugins.module_utils._calico.env import (
     BACKEND_VAR,
     EnvFileError,
     decode_text,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from ansible_collections.calico.azure.plugins.module_utils._calico_env import BACKEND_VAR, encapsulation_warnings
-from ansible_collections.calico.azure.plugins.module_utils._calico_manifest import ManifestError, edit_manifest
+from ansible_collections.calico.azure.plugins.module_utils._calico.env import BACKEND_VAR, encapsulation_warnings
+from ansible_collections.calico.azure.plugins.module_utils._calico.manifest import ManifestError, edit_manifest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -244,7 +244,7 @@ def test_container_without_env_list_is_refused():
 def test_an_edit_that_would_change_anything_else_is_refused(monkeypatch):
     # The safety net: whatever the splice produced, the re-parsed result must equal the
     # original data plus exactly the requested change. Simulate a splice that goes wrong.
-    from ansible_collections.calico.azure.plugins.module_utils import _calico_manifest
+    from ansible_collections.calico.azure.plugins.module_utils._calico import manifest as _calico_manifest
 
     real = _calico_manifest._render_scalar
     monkeypatch.setattr(_calico_manifest, "_render_scalar", lambda value, style: real(value, style) + "\n  extra: x")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._calico_versions import (
+from ansible_collections.calico.azure.plugins.module_utils._calico.versions import (
     CalicoVersionError,
     backend_support_error,
     parse_calico_version,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.calico.azure.plugins.module_utils._pod_cidr_alloc import (
+from ansible_collections.calico.azure.plugins.module_utils._pod_cidrs.allocation import (
     PodCidrError,
     allocate_pod_cidrs,
     pod_cidr_problems,

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.calico.azure.plugins.module_utils import _azure_auth as auth
-from ansible_collections.calico.azure.plugins.module_utils._azure_cloud import AZURE_PUBLIC, CloudEndpoints
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import AzureConfigError
+from ansible_collections.calico.azure.plugins.module_utils._azure import auth
+from ansible_collections.calico.azure.plugins.module_utils._azure.cloud import AZURE_PUBLIC, CloudEndpoints
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import AzureConfigError
 
 STAND_IN = CloudEndpoints("local", "https://127.0.0.1:8443/", "https://127.0.0.1:8443/", "https://127.0.0.1:8443/")
 NO_FILE = "/nonexistent/credentials"

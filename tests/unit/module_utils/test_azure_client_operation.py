@@ -14,11 +14,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_client import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.client import (
     ArmOperation,
     retry_after_seconds,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureNotFound,
     AzureOperationFailed,
     error_from_response,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils import _azure_cloud as cloud
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import AzureConfigError
+from ansible_collections.calico.azure.plugins.module_utils._azure import cloud
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import AzureConfigError
 
 # Shape of GET https://management.azure.com/metadata/endpoints?api-version=2022-09-01 (trimmed).
 LIST_DOCUMENT = [

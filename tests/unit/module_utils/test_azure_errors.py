@@ -10,8 +10,8 @@ import pytest
 from azure.core import exceptions as core
 from azure.identity import AuthenticationRequiredError, CredentialUnavailableError
 
-from ansible_collections.calico.azure.plugins.module_utils import _azure_errors as errors
-from ansible_collections.calico.azure.plugins.module_utils._azure_ids import route_table_id
+from ansible_collections.calico.azure.plugins.module_utils._azure import errors
+from ansible_collections.calico.azure.plugins.module_utils._azure.ids import route_table_id
 
 SUB = "00000000-0000-0000-0000-000000000001"
 RT = route_table_id(SUB, "rg1", "rt1")

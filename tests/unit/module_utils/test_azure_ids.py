@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils import _azure_ids as ids
+from ansible_collections.calico.azure.plugins.module_utils._azure import ids
 
 SUB = "00000000-0000-0000-0000-000000000001"
 
@@ -112,7 +112,8 @@ def test_same_id_ignores_case_and_trailing_slash():
     b = a.lower().replace("resourcegroups", "RESOURCEGROUPS") + "/"
     assert ids.same_id(a, b)
     assert not ids.same_id(a, ids.nic_id(SUB, "MyRG", "Nic-2"))
-    assert ids.same_id(None, None)
+    assert not ids.same_id(None, None)  # an absent id names no resource
+    assert not ids.same_id("", "")
     assert not ids.same_id(a, None)
     assert ids.parse_resource_id(a) == b
     assert len({ids.parse_resource_id(a), ids.parse_resource_id(b)}) == 1

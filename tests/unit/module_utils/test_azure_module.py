@@ -6,12 +6,12 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.calico.azure.plugins.module_utils import _azure_module
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure import module as _azure_module
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureNotFound,
     AzureSdkMissing,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""An in-memory stand-in for the NicApi seam of _nic_logic.ForwardingRun.
+"""An in-memory stand-in for the NicApi seam of _nic.run.ForwardingRun.
 
 It keeps NICs and VMs as raw JSON with etags, enforces If-Match like ARM
 (412 on a stale etag), counts calls, tracks how many calls run at once and
@@ -14,11 +14,8 @@ import time
 import uuid
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
-    NIC_TYPE,
-    VM_TYPE,
-    ErrorKinds,
-)
+from ansible_collections.calico.azure.plugins.module_utils._nic.run import ErrorKinds
+from ansible_collections.calico.azure.plugins.module_utils._nic.transform import NIC_TYPE, VM_TYPE
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 

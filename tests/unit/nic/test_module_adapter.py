@@ -12,12 +12,12 @@ from typing import Any, Dict, List
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_client import ArmOperation
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.client import ArmOperation
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzurePreconditionFailed,
     error_from_response,
 )
-from ansible_collections.calico.azure.plugins.modules.azure_nic_forwarding import ArmNicApi
+from ansible_collections.calico.azure.plugins.module_utils._nic.api import ArmNicApi
 
 SUB = "00000000-0000-0000-0000-000000000001"
 NIC = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic-1" % SUB

@@ -6,10 +6,10 @@ import copy
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
+from ansible_collections.calico.azure.plugins.module_utils._nic.run import ForwardingRun
+from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     NIC_TYPE,
     VM_TYPE,
-    ForwardingRun,
     diff_text,
     failure_message,
     json_differences,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
+from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     NIC_TYPE,
     VM_TYPE,
     ResourceRef,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from azure_emulator.shared import rest_examples
 
-from ansible_collections.calico.azure.plugins.module_utils._nic_logic import (
+from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     FORWARDING_PROPERTY,
     forwarding_of,
     json_differences,

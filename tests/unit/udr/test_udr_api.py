@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import AzureNotFound, AzurePreconditionFailed
-from ansible_collections.calico.azure.plugins.module_utils._udr_api import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import AzureNotFound, AzurePreconditionFailed
+from ansible_collections.calico.azure.plugins.module_utils._udr.api import (
     MAX_WRITE_ATTEMPTS,
     RouteTableConverger,
     UdrArm,

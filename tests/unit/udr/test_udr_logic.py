@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils import _udr_logic as logic
-from ansible_collections.calico.azure.plugins.module_utils._udr_logic import RouteSpec
+from ansible_collections.calico.azure.plugins.module_utils._udr import logic
+from ansible_collections.calico.azure.plugins.module_utils._udr.logic import RouteSpec
 
 RT_ID = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/routeTables/rt"
 OTHER_RT_ID = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/routeTables/other"

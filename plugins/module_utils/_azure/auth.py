@@ -35,7 +35,7 @@ import os
 import traceback
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureConfigError,
     AzureSdkMissing,
     pip_name_for_import_error,

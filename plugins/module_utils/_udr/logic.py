@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ansible_collections.calico.azure.plugins.module_utils._azure import ids
+
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
@@ -502,19 +504,6 @@ class VnetView:
         return None
 
 
-def resource_group_of(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    for index, part in enumerate(parts[:-1]):
-        if part.lower() == "resourcegroups":
-            return parts[index + 1]
-    return ""
-
-
-def same_id(left: Optional[str], right: Optional[str]) -> bool:
-    """ARM resource ids compare case-insensitively."""
-    return bool(left) and bool(right) and left.rstrip("/").lower() == right.rstrip("/").lower()  # type: ignore[union-attr]
-
-
 def vnet_from_arm(vnet: Mapping[str, Any]) -> VnetView:
     props = vnet.get("properties") or {}
     space = [n for n in (_parse_network(p) for p in ((props.get("addressSpace") or {}).get("addressPrefixes") or [])) if n]
@@ -528,7 +517,7 @@ def vnet_from_arm(vnet: Mapping[str, Any]) -> VnetView:
         route_table = sprops.get("routeTable") or {}
         subnets.append(SubnetView(subnet.get("id") or "", subnet.get("name") or "", prefixes, route_table.get("id")))
     vnet_id = vnet.get("id") or ""
-    return VnetView(vnet_id, vnet.get("name") or "", resource_group_of(vnet_id), space, subnets)
+    return VnetView(vnet_id, vnet.get("name") or "", ids.resource_group_of(vnet_id) or "", space, subnets)
 
 
 def _space_text(networks: Iterable[IPNetwork]) -> str:
@@ -616,7 +605,7 @@ def plan_subnet_associations(
                 % (ref.name, ref.virtual_network, ref.resource_group, ", ".join(s.name for s in vnet.subnets) or "none")
             )
             continue
-        if same_id(subnet.route_table_id, table_id):
+        if ids.same_id(subnet.route_table_id, table_id):
             continue
         if subnet.route_table_id and not force:
             errors.append(
@@ -723,7 +712,7 @@ def subnet_label(subnet_id: str) -> str:
         subnet = parts[lowered.index("subnets") + 1]
     except (ValueError, IndexError):
         return subnet_id
-    return "%s/%s (resource group %s)" % (vnet, subnet, resource_group_of(subnet_id))
+    return "%s/%s (resource group %s)" % (vnet, subnet, ids.resource_group_of(subnet_id) or "")
 
 
 def subnet_ids_of_table(table: Optional[Mapping[str, Any]]) -> List[str]:

@@ -24,7 +24,7 @@ import json
 from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureConfigError,
     AzureError,
     transport_error,

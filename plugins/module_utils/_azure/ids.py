@@ -117,9 +117,14 @@ def normalize_id(resource_id: str) -> str:
 
 
 def same_id(a: Optional[str], b: Optional[str]) -> bool:
-    """True if two resource ids name the same resource (ARM ids are case-insensitive)."""
-    if a is None or b is None:
-        return a is b
+    """True if two resource ids name the same resource (ARM ids are case-insensitive).
+
+    An absent id (None or empty) names no resource, so it matches nothing, not
+    even another absent id: "a subnet with no route table" is never "associated
+    with this table".
+    """
+    if not a or not b:
+        return False
     return normalize_id(str(a)) == normalize_id(str(b))
 
 

@@ -40,7 +40,7 @@ import traceback
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureError,
     AzureNotFound,
     AzureSdkMissing,
@@ -49,7 +49,7 @@ from ansible_collections.calico.azure.plugins.module_utils._azure_errors import 
     operation_failed,
     pip_name_for_import_error,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure_ids import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.ids import (
     parse_resource_id,
     resource_group_id,
 )

@@ -9,7 +9,7 @@ and may change without notice.
 
 Azure SDK exceptions and ARM error responses are mapped here, once, to
 :class:`AzureError` subclasses whose ``message`` says what failed and what to
-do. Modules turn them into ``fail_json`` (see ``_azure_module.AzureModule``),
+do. Modules turn them into ``fail_json`` (see ``_azure.module.AzureModule``),
 so an expected failure never shows a traceback.
 
 Importing this file costs nothing: the azure-core / azure-identity exception
@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any, Dict, Mapping, Optional
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_ids import describe, parse_resource_id
+from ansible_collections.calico.azure.plugins.module_utils._azure.ids import describe, parse_resource_id
 
 # Entra ID error codes look like "AADSTS7000215: Invalid client secret provided. ..."
 _AADSTS_RE = re.compile(r"(AADSTS\d+)[:\s]+([^\r\n]*)")

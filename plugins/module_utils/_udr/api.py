@@ -6,7 +6,7 @@
 FOR INTERNAL COLLECTION USE ONLY: private to calico.azure.
 
 :class:`RouteTableConverger` orchestrates what ``calico.azure.azure_udr_routes``
-does; every decision comes from the pure ``_udr_logic``. It talks to ARM only
+does; every decision comes from the pure ``_udr.logic``. It talks to ARM only
 through the small :class:`UdrArm` wrapper over the shared ``ArmClient`` (raw
 JSON), so what is read and written per run is visible in one place:
 
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.calico.azure.plugins.module_utils import _azure_ids as ids
-from ansible_collections.calico.azure.plugins.module_utils import _udr_logic as logic
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure import ids
+from ansible_collections.calico.azure.plugins.module_utils._udr import logic
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureNotFound,
     AzurePreconditionFailed,
 )

@@ -9,7 +9,7 @@ and may change without notice.
 
 Usage::
 
-    from ansible_collections.calico.azure.plugins.module_utils._azure_module import AzureModule
+    from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
 
     def main():
         module = AzureModule(
@@ -37,7 +37,7 @@ from typing import Any, Dict, Iterator, Optional
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.calico.azure.plugins.module_utils._azure_auth import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.auth import (
     AUTH_SOURCE_ENV,
     AUTH_SOURCES,
     PROFILE_ENV,
@@ -47,9 +47,9 @@ from ansible_collections.calico.azure.plugins.module_utils._azure_auth import (
     default_ca_bundle,
     resolve_auth_settings,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure_client import DEFAULT_MAX_RETRIES, ArmClient
-from ansible_collections.calico.azure.plugins.module_utils._azure_cloud import CloudEndpoints, resolve_cloud
-from ansible_collections.calico.azure.plugins.module_utils._azure_errors import (
+from ansible_collections.calico.azure.plugins.module_utils._azure.client import DEFAULT_MAX_RETRIES, ArmClient
+from ansible_collections.calico.azure.plugins.module_utils._azure.cloud import CloudEndpoints, resolve_cloud
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureConfigError,
     AzureError,
     AzureSdkMissing,
@@ -57,7 +57,7 @@ from ansible_collections.calico.azure.plugins.module_utils._azure_errors import 
 
 # Options shared by every Azure module (documented in doc_fragments/azure.py).
 # Credentials and cloud settings are resolved from options, environment and
-# the credentials file by _azure_auth.resolve_auth_settings, which knows both
+# the credentials file by _azure.auth.resolve_auth_settings, which knows both
 # environment naming schemes and their precedence; env_fallback is used only
 # for the two settings that choose where credentials come from.
 AZURE_COMMON_ARGSPEC: Dict[str, Dict[str, Any]] = dict(
