@@ -238,7 +238,7 @@ def uniform(module, api, scale_set, params, diff):
     upgraded: List[str] = []
     if not module.check_mode:
         if patch:
-            api.patch_model(ss_id, patch, scale_set["etag"])
+            api.patch_model(ss_id, patch, scale_set.get("etag"))
         if upgrade_call:
             api.manual_upgrade(ss_id, stale)
             upgraded = list(stale)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.client import api_version_for
 
@@ -31,7 +31,7 @@ class ArmScaleSetApi(object):
         """Every instance NIC of a Uniform set: one paged list per scale set."""
         return self.client.list(scale_set_id + "/networkInterfaces", api_version=VMSS_NIC_API)
 
-    def patch_model(self, scale_set_id: str, body: Dict[str, Any], etag: str) -> Dict[str, Any]:
+    def patch_model(self, scale_set_id: str, body: Dict[str, Any], etag: Optional[str]) -> Dict[str, Any]:
         operation = self.client.begin_write("PATCH", scale_set_id, body, if_match=etag, api_version=COMPUTE_API,
                                             final_get=False)
         return operation.wait(self.sleep)
