@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help venv system-deps collection-link test sanity units integration \
         awx packaging docs-check molecule lint demo bench constraints changelog \
-        build clean
+        build clean reuse azcollection-venv
 
 help:
 	@echo "make demo   - run playbooks/site.yml against the local Azure stand-in"
@@ -69,17 +69,25 @@ collection-link: $(DEP_STAMP)
 
 # --- tests ----------------------------------------------------------------------
 
-test: sanity units integration awx packaging docs-check changelog molecule lint
+test: sanity units integration awx packaging docs-check reuse changelog molecule lint
 	@echo "make test: all suites passed"
 
+# The ansible-core matrix (tests/sanity/run.py's MATRIX): sanity, ansible-test units and
+# ansible-lint per core; prints the matrix with each cell's result and time.
 sanity: venv collection-link
 	$(BIN)/python tests/sanity/run.py
 
 units: venv collection-link
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+	$(BIN)/python tests/sanity/run.py --main-venv --stage units
 
-integration: venv collection-link system-deps
+integration: venv collection-link system-deps azcollection-venv
 	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
+
+# azure.azcollection and its pinned SDKs in a venv of their own (.cache/azcollection: they clash
+# with the main venv's); tests/integration/peer_clients and the benchmarks run its modules with it.
+azcollection-venv: venv
+	$(BIN)/python tests/tools/azcollection_venv.py
 
 # An AWX-style job (ansible-runner, private data dir) against the stand-in and SSH test hosts.
 awx: venv collection-link system-deps
@@ -89,9 +97,11 @@ awx: venv collection-link system-deps
 packaging: venv collection-link
 	$(BIN)/python -m pytest -q tests/packaging $(PYTEST_ARGS)
 
-# The docs: every error message in the troubleshooting table, links and names resolve.
+# The docs: every error message in the troubleshooting table, links and names resolve;
+# antsibull-docs lints the plugin and role docs as docs.ansible.com would render them.
 docs-check: venv collection-link
 	$(BIN)/python -m pytest -q tests/docs $(PYTEST_ARGS)
+	cd $(COLL_LINK) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 molecule: venv collection-link system-deps
 	cd extensions && $(BIN)/molecule test --all
@@ -110,6 +120,10 @@ bench: venv collection-link
 constraints: venv
 	{ echo "# Exact versions the test suite last ran with (pip freeze). Regenerate with: make constraints"; \
 	  $(BIN)/python -m pip freeze --exclude-editable; } > tests/constraints.txt
+
+# REUSE: every file has a licence and a copyright holder (SPDX headers, else REUSE.toml).
+reuse: venv
+	$(BIN)/reuse lint --quiet || $(BIN)/reuse lint
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

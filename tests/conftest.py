@@ -28,7 +28,5 @@ for path in (str(TESTS_DIR), str(COLLECTIONS_DIR)):
     if path not in sys.path:
         sys.path.insert(0, path)
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_DIR))
-
-# Fixtures of the Azure stand-in (azure_emulator, ...), once it exists.
-if (TESTS_DIR / "azure_emulator" / "pytest_plugin.py").exists():
-    pytest_plugins = ["azure_emulator.pytest_plugin"]
+# The Azure stand-in's fixtures are loaded where they are used: tests/integration/conftest.py
+# and tests/awx/conftest.py.

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     # Attributes every module of the collection declares (calico.azure.attributes),
-    # plus sub-fragments to combine per module, e.g.
+    # plus sub-fragments to combine per module, e.g. (azure_udr_routes_info)
     #   extends_documentation_fragment:
     #     - calico.azure.attributes
-    #     - calico.azure.attributes.check_mode_full
-    #     - calico.azure.attributes.diff_mode_full
     #     - calico.azure.attributes.action_group
-    # A module whose support is partial documents its own details instead.
+    #     - calico.azure.attributes.check_mode_read_only
+    #     - calico.azure.attributes.diff_mode_none
+    # A module that changes things documents its own check_mode/diff_mode details: what
+    # its prediction and its diff show differ per module.
 
     DOCUMENTATION = r"""
 options: {}
@@ -34,15 +35,6 @@ attributes:
       - calico.azure.azure
 """
 
-    CHECK_MODE_FULL = r"""
-options: {}
-attributes:
-  check_mode:
-    support: full
-    details:
-      - In check mode the module only reads from Azure, sends no write, and reports the C(changed) a real run would.
-"""
-
     CHECK_MODE_READ_ONLY = r"""
 options: {}
 attributes:
@@ -50,13 +42,6 @@ attributes:
     support: full
     details:
       - This module only reads, and operates the same regardless of check mode.
-"""
-
-    DIFF_MODE_FULL = r"""
-options: {}
-attributes:
-  diff_mode:
-    support: full
 """
 
     DIFF_MODE_NONE = r"""

@@ -114,6 +114,8 @@ requirements:
   - azure-identity >= 1.15.0
   - azure-mgmt-core >= 1.4.0
   - azure-core >= 1.29.0
+  - requests >= 2.21.0
+  - urllib3 >= 1.26.0
 notes:
   - "Credentials can be set once for every Azure module of the collection with
     C(module_defaults: {group/calico.azure.azure: {...}})."

@@ -35,12 +35,20 @@ description:
     (and its IPv6 address if any). Route tables use these as the next hops of the
     nodes' pod routes, so this module is also how a playbook learns node IPs from
     Azure.
-  - B(Partial failure.) When some NICs fail (not found, permission denied, a
-    failed long-running operation), the others are still handled. Targets the
-    options cannot name (a VM or NIC name without O(resource_group), an id of
-    another resource type) fail the task before anything is read or written. The module
-    then fails with a message naming each failed VM or NIC and why, and RV(nics)
-    still lists every NIC that was handled, with what changed.
+  - B(Every target is resolved before the first write.) Targets the options cannot
+    name (a VM or NIC name without O(resource_group), an id of another resource type)
+    fail the task before anything is read; a VM or NIC that is not found or cannot be
+    read fails it before anything is written, so a typo never leaves the cluster half changed.
+  - B(Partial failure.) When some writes fail (permission denied, a failed long-running
+    operation), the other NICs are still handled. The module then fails with a message
+    naming each failed VM or NIC and why, and RV(nics) still lists every NIC that was
+    handled, with what changed.
+  - B(Failed NICs are repaired.) A NIC that Azure reports with C(provisioningState) C(Failed)
+    (or still C(Updating)) is written again even when it holds the wanted value, as Azure
+    advises for a failed update, and the module warns that it did so.
+  - B(Lost answers.) When the answer to a write is lost (connection reset, a server error after
+    every retry), the NIC is read again; if it holds the wanted value the write is reported as a
+    change.
 author:
   - calico.azure contributors (@calico-azure)
 extends_documentation_fragment:
@@ -260,12 +268,17 @@ def main() -> None:
         )
         outcome = run.run(vm_refs, nic_refs)
 
+    for note in outcome.notes:
+        module.warn(note)
     result: Dict[str, Any] = {"changed": outcome.changed, "nics": outcome.records}
     if module._diff:
         result["diff"] = {"prepared": diff_text(outcome.records)}
     if outcome.failures:
         result["failures"] = [{"target": f.target, "reason": f.reason} for f in outcome.failures]
-        module.fail_json(msg=failure_message(outcome.failures, outcome.records, params["enabled"]), **result)
+        message = failure_message(
+            outcome.failures, outcome.records, params["enabled"], check_mode=module.check_mode, written=outcome.written
+        )
+        module.fail_json(msg=message, **result)
     module.exit_json(**result)
 
 

@@ -357,6 +357,8 @@ route_table:
         id:
           description: Route resource id.
           type: str
+          sample: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/\
+            Microsoft.Network/routeTables/k8s-pod-routes/routes/node-1"
         address_prefix:
           description: Destination prefix.
           type: str
@@ -399,11 +401,14 @@ subnets_associated:
   returned: always
   type: list
   elements: str
+  sample:
+    - /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/Microsoft.Network/virtualNetworks/k8s-vnet/subnets/nodes
 subnets_dissociated:
   description: Resource ids of the subnets dissociated from the table by O(state=absent).
   returned: always
   type: list
   elements: str
+  sample: []
 attempts:
   description: How many times the table was read and merged before its write was accepted (more than 1 when another
     writer changed it concurrently).
@@ -415,6 +420,8 @@ errors:
   returned: failure
   type: list
   elements: str
+  sample:
+    - "route 'node-2' (10.244.1.0/25) overlaps route 'node-1' (10.244.1.0/24); each node needs its own pod CIDR"
 """
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule

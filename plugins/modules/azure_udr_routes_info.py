@@ -106,6 +106,8 @@ route_table:
         id:
           description: Route resource id.
           type: str
+          sample: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/\
+            Microsoft.Network/routeTables/k8s-pod-routes/routes/node-1____102441024"
         address_prefix:
           description: Destination prefix.
           type: str
@@ -126,6 +128,8 @@ route_table:
       description: Resource ids of the subnets associated with the table.
       type: list
       elements: str
+      sample:
+        - /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-rg/providers/Microsoft.Network/virtualNetworks/k8s-vnet/subnets/nodes
 """
 
 from ansible_collections.calico.azure.plugins.module_utils._azure import ids

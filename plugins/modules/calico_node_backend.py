@@ -205,10 +205,12 @@ duplicates:
     name:
       description: The variable.
       type: str
+      sample: CALICO_NETWORKING_BACKEND
     lines:
       description: 1-based line numbers of its assignments (of the env item's C(name) line in a manifest).
       type: list
       elements: int
+      sample: [3, 12]
   sample: [{"name": "CALICO_NETWORKING_BACKEND", "lines": [3, 12]}]
 backup_file:
   description: The copy made by O(backup=true).

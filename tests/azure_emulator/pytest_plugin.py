@@ -1,4 +1,4 @@
-"""pytest fixtures for the Azure stand-in (auto-registered by tests/conftest.py).
+"""pytest fixtures for the Azure stand-in (loaded by tests/integration/conftest.py and tests/awx/conftest.py).
 
 - ``azure_emulator``: a started :class:`~azure_emulator.Emulator` reset to a fresh
   seeded state for each test (one server per session/xdist worker, reset between

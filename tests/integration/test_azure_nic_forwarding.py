@@ -301,15 +301,11 @@ def test_partial_failure_completes_the_others_and_names_each_failure(azure_emula
     # One of the two writes that get through ends Failed (which one depends on timing).
     emu.fail_next_lro(count=1, code="InternalServerError", message="The NIC update failed on the host.")
 
-    result = run(
-        emu, {"resource_group": "rg-k8s", "vms": ["node-0", "node-1", "ghost-vm"], "nics": ["node-2-nic", "missing-nic"]}
-    )
+    result = run(emu, {"resource_group": "rg-k8s", "vms": ["node-0", "node-1"], "nics": ["node-2-nic"]})
 
     assert result["failed"] is True
     message = result["msg"]
-    assert message.startswith("Could not enable IP forwarding on 4 target(s): ")
-    assert "VM ghost-vm: not found in resource group rg-k8s" in message
-    assert "NIC missing-nic: not found in resource group rg-k8s" in message
+    assert message.startswith("Could not enable IP forwarding on 2 target(s): ")
     assert "NIC node-1-nic (resource group rg-k8s): " in message and "403" in message
     assert "The NIC update failed on the host." in message
     failed = {f["target"]: f["reason"] for f in result["failures"]}
@@ -320,9 +316,66 @@ def test_partial_failure_completes_the_others_and_names_each_failure(azure_emula
     completed = "node-2-nic" if "node-0-nic" in lro_failed[0] else "node-0-nic"
     assert [(n["name"], n["changed"]) for n in result["nics"]] == [(completed, True)]
     assert f"changed: {completed}" in message
-    assert set(failed) == {"VM ghost-vm", "NIC missing-nic", "NIC node-1-nic (resource group rg-k8s)", lro_failed[0]}
+    assert set(failed) == {"NIC node-1-nic (resource group rg-k8s)", lro_failed[0]}
     assert emu.get_resource(nic_id(completed))["properties"]["enableIPForwarding"] is True
     assert emu.get_resource(nic_id("node-1-nic"))["properties"]["enableIPForwarding"] is False
+
+
+def test_an_unknown_vm_or_nic_fails_the_task_before_any_write(azure_emulator):
+    """Issue 13 item 10: the known VMs' NICs used to be written before failing on the unknown one."""
+    emu = azure_emulator
+    before = {name: emu.get_resource(nic_id(name)) for name in ("node-0-nic", "node-1-nic", "node-2-nic")}
+
+    result = run(
+        emu, {"resource_group": "rg-k8s", "vms": ["node-0", "node-1", "ghost-vm"], "nics": ["node-2-nic", "missing-nic"]}
+    )
+
+    assert result["failed"] is True and result["changed"] is False
+    assert arm_writes(emu) == []
+    assert result["nics"] == []
+    assert {f["target"] for f in result["failures"]} == {"VM ghost-vm", "NIC missing-nic"}
+    message = result["msg"]
+    assert message.startswith("Could not enable IP forwarding on 2 target(s): ")
+    assert "VM ghost-vm: not found in resource group rg-k8s" in message
+    assert message.endswith("Nothing was written: every target is resolved and read before the first write.")
+    for name, document in before.items():
+        assert emu.get_resource(nic_id(name)) == document
+
+
+def test_check_mode_failure_says_what_would_change_not_what_changed(azure_emulator):
+    """Issue 13 item 10: in check mode the failure message listed NICs as "changed"."""
+    emu = azure_emulator
+    emu.inject_faults(count=1, status=403, method="GET", path_contains="node-1-nic")
+
+    result = run(emu, {"resource_group": "rg-k8s", "nics": ["node-0-nic", "node-1-nic"]}, check=True)
+
+    assert result["failed"] is True
+    assert arm_writes(emu) == []
+    assert "changed:" not in result["msg"] and "were handled" not in result["msg"]
+    assert "Nothing was written" in result["msg"]
+
+
+def test_a_nic_left_failed_with_the_wanted_value_is_written_again(azure_emulator):
+    """Issue 13 item 1: a Failed NIC holding the value was reported converged forever."""
+    emu = azure_emulator
+    target = nic_id("node-0-nic")
+    emu.mutate(target, {"properties": {"enableIPForwarding": True, "provisioningState": "Failed"}})
+    args = {"resource_group": "rg-k8s", "nics": ["node-0-nic"]}
+
+    checked = run(emu, args, check=True)
+    assert checked["changed"] is True and arm_writes(emu) == []
+    assert emu.get_resource(target)["properties"]["provisioningState"] == "Failed"
+
+    applied = run(emu, args)
+    assert applied["changed"] is True
+    assert [w["resource_id"].lower() for w in arm_writes(emu)] == [target.lower()]
+    assert any("provisioningState Failed" in w and "re-applied" in w for w in applied.get("warnings", []))
+    stored = emu.get_resource(target)
+    assert stored["properties"]["provisioningState"] == "Succeeded"
+    assert stored["properties"]["enableIPForwarding"] is True
+
+    again = run(emu, args)
+    assert again["changed"] is False and arm_writes(emu) == []
 
 
 def test_targets_the_options_cannot_name_fail_before_any_request(azure_emulator):

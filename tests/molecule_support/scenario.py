@@ -97,6 +97,14 @@ def _start_stand_in(seed_file: Path, info_file: Path, log_file: Path) -> int:
     return proc.pid
 
 
+def _is_stand_in(pid: int) -> bool:
+    """The pid is (still) a stand-in: a world file left by a killed run may name a reused pid."""
+    try:
+        return b"azure_emulator" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def _stop_pid(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
@@ -121,7 +129,9 @@ def _stop_pid(pid: int) -> None:
 
 
 def up(run_dir: Path, slot: int, hosts: Sequence[str], resource_group: str) -> dict:
-    run_dir.mkdir(parents=True, exist_ok=True)
+    # A world an interrupted run left: its stand-in stopped here, its hosts and every file of
+    # the run directory by testhosts.up, so the new world starts from nothing.
+    down(run_dir)
     state = testhosts.up(run_dir, slot, hosts)
     seed_file = run_dir / "seed.json"
     seed_file.write_text(json.dumps(seed_for(state["hosts"], slot, resource_group), indent=2))
@@ -184,7 +194,7 @@ def down(run_dir: Path) -> None:
     if world_file.exists():
         world = json.loads(world_file.read_text())
         pid = (world.get("azure") or {}).get("pid")
-        if pid:
+        if pid and _is_stand_in(int(pid)):
             _stop_pid(int(pid))
         world_file.unlink()
     testhosts.down(run_dir)

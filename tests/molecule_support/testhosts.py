@@ -19,6 +19,12 @@ Root logs in with a key generated for the run. Nothing here is needed after
 the namespaces and the bridge, and the mount namespaces vanish with their last
 process.
 
+Every ``up`` starts clean, whatever an interrupted run left: it first tears down
+the slot's leftovers (the run directory's hosts, then any network namespace, veth,
+bridge or sshd of the slot that no state file names any more) and empties the
+run directory, so no overlay upper layer of an earlier run (``/etc/calico`` ...)
+shows through on the new hosts.
+
 CLI (used by the molecule create/destroy playbooks)::
 
     python testhosts.py up   --run-dir DIR --slot N --hosts node1,node2,node3
@@ -33,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -143,12 +150,101 @@ def _host_script(name: str, host_dir: Path, sshd_config: Path, systemctl: Path) 
     return "\n".join(lines)
 
 
+def _netns_prefix(slot: int) -> str:
+    return f"calico-azure-{slot}-"
+
+
+def slot_namespaces(slot: int) -> list[str]:
+    """The network namespaces of a slot that exist now."""
+    names = (line.split()[0] for line in _run(["ip", "netns", "list"]).stdout.splitlines() if line.strip())
+    return sorted(name for name in names if name.startswith(_netns_prefix(slot)))
+
+
+def slot_links(slot: int) -> list[str]:
+    """The slot's bridge and root-side veths that exist now."""
+    bridge, prefix = _names(slot)
+    wanted = re.compile(rf"{re.escape(bridge)}|{re.escape(prefix)}h\d+")
+    links = []
+    for line in _run(["ip", "-o", "link", "show"]).stdout.splitlines():
+        fields = line.split(":", 2)
+        if len(fields) > 1:
+            name = fields[1].strip().split("@", 1)[0]
+            if wanted.fullmatch(name):
+                links.append(name)
+    return sorted(links)
+
+
+def slot_sshd_pids(slot: int, run_dir: Path) -> list[int]:
+    """sshd processes of the slot: started with a config under run_dir, or listening on the slot's range."""
+    listen = f"ListenAddress {BENCHMARK_NET}.{slot}."
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        # OpenSSH retitles its listener ("sshd: /usr/sbin/sshd -f CONFIG ... [listener] ..."):
+        # one argv string then, so split it into words.
+        args = " ".join(a.decode(errors="replace") for a in argv if a).split()
+        if not args or os.path.basename(args[0]).rstrip(":") != "sshd" or "-f" not in args[:-1]:
+            continue
+        config = Path(args[args.index("-f") + 1])
+        try:
+            ours = run_dir.resolve() in config.resolve().parents or listen in config.read_text()
+        except OSError:
+            ours = False
+        if ours:
+            pids.append(int(proc.name))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie its parent has yet to reap."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _kill_and_wait(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    for _attempt in range(50):
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+    raise TestHostError(f"sshd {pid} of an earlier run would not die")
+
+
+def clear_slot(run_dir: Path, slot: int) -> None:
+    """Remove what an earlier (perhaps killed) run of this slot left, and empty run_dir."""
+    if (run_dir / "hosts.json").exists():
+        try:
+            down(run_dir)
+        except (TestHostError, ValueError, KeyError):
+            pass  # a half-written state file: the slot-wide sweep below finds the rest
+    for netns in slot_namespaces(slot):
+        _kill_netns_processes(netns)
+        _run(["ip", "netns", "del", netns], check=False)
+    for link in slot_links(slot):
+        _run(["ip", "link", "del", link], check=False)
+    for pid in slot_sshd_pids(slot, run_dir):
+        _kill_and_wait(pid)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+
+
 def up(run_dir: Path, slot: int, hosts: Sequence[str]) -> dict:
-    """Start one sshd test host per name; returns (and writes) the hosts.json data."""
+    """Start one sshd test host per name on a clean slot; returns (and writes) the hosts.json data."""
     for tool in (SSHD, "/usr/sbin/ip", "/usr/bin/unshare"):
         if not os.path.exists(tool):
             raise TestHostError(f"{tool} is missing: run `make system-deps` (openssh-server iproute2 util-linux)")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    clear_slot(run_dir, slot)
+    run_dir.mkdir(parents=True)
     bridge, prefix = _names(slot)
     _keygen(run_dir / "ssh_host_ed25519_key")
     _keygen(run_dir / "id_ed25519")

@@ -56,3 +56,22 @@ def test_bootstrap_installs_the_pip_ansible_test_wants_without_an_index(runner, 
     assert result.returncode == 0, result.stdout + result.stderr
     installed = run([str(venv / "bin" / "python"), "-m", "pip", "--version"]).stdout
     assert installed.startswith(f"pip {version} "), installed
+
+
+def test_the_matrix_runs_from_the_claimed_floor_to_consecutive_majors(runner) -> None:
+    cores = list(runner.MATRIX)
+    assert cores[0] == runner.claimed_minimum(), "MATRIX must start at meta/runtime.yml's requires_ansible floor"
+    minors = [int(core.split(".")[1]) for core in cores]
+    assert minors == list(range(minors[0], minors[0] + len(minors))), "no major of the range left out"
+    for core in cores:
+        ignore = REPO_ROOT / "tests" / "sanity" / f"ignore-{core}.txt"
+        assert ignore.is_file(), f"ansible-test sanity {core} needs {ignore.name}"
+        for line in ignore.read_text().splitlines():
+            assert not line.strip() or "#" in line, f"{ignore.name}: every ignore says why: {line}"
+
+
+def test_the_matrix_table_shows_every_cell(runner) -> None:
+    rows = [{"version": "2.17.14", "controller": "3.11", "pythons": ["3.8", "3.12"],
+             "results": {"sanity": (0, 118.2), "units": (1, 20.0)}}]
+    table = runner.matrix_table(rows, ["sanity", "units"]).splitlines()
+    assert table[1].split() == ["2.17.14", "3.11", "3.8", "3.12", "ok", "118", "s", "FAIL(1)", "20", "s"]

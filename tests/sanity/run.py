@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run ``ansible-test sanity`` on calico.azure without reaching ci-files.testing.ansible.com.
+"""The ansible-core matrix: `ansible-test sanity`, `ansible-test units` and ansible-lint per core, offline.
 
 What it does, and why:
 
@@ -19,11 +19,20 @@ What it does, and why:
   there: it embeds the wheel of the exact pip version ansible-test asks for (fetched once by
   the venv's own pip, from the configured index) and installs it from that wheel with no
   index access, which is what the official get-pip script does.
-* By default the tests run twice: with the main venv's ansible-core (the newest supported)
-  and with the oldest one ``meta/runtime.yml`` claims (``requires_ansible``), which is
-  installed into a venv under ``.cache/venv-<X.Y>``. ``--ansible-core X.Y`` picks one.
-* Compile and import run on every Python the ansible-core supports for modules that exists
-  here (PATH, or pyenv's versions), not only the controller's; ``--python X.Y`` narrows it.
+* The matrix is :data:`MATRIX` below, the one place it is written: every ansible-core major
+  from the floor ``meta/runtime.yml`` claims (``requires_ansible``) to the newest on PyPI,
+  each with the controller Python its venv is made with. Each core but the main venv's is
+  installed into ``.cache/venv-<X.Y>`` (kept between runs; remade when its spec changes),
+  and the majors run one after the other (two cores: parallel runs only fight over them).
+  ``--ansible-core X.Y`` picks some. ansible-core ``devel`` is not in the matrix: it is only
+  published on GitHub (no pre-release of the next major is on PyPI), which this machine
+  cannot reach.
+* Per core: ``ansible-test sanity`` (compile and import on every Python the core supports for
+  modules that exists here, PATH or pyenv's versions, from ``tests/config.yml``'s 3.8 floor;
+  ``--python X.Y`` narrows it), ``ansible-test units`` on the controller Python (with
+  ``--requirements``: ansible-test's own pytest set plus tests/unit/requirements.txt) and
+  ``ansible-lint --profile production --offline`` (the newest ansible-lint that supports the
+  core). ``--stage`` picks some. The matrix and each cell's result and time are printed last.
 
 Exit status: non-zero when any sanity test fails with any of the ansible-core versions.
 """
@@ -60,6 +69,22 @@ WHEELS = SANITY_ROOT / "wheels"
 # Paths never copied: local state, not collection content.
 EXCLUDED_TOP = {".venv", ".cache", ".git", ".ansible", ".pytest_cache", ".hypothesis"}
 EXCLUDED_PREFIXES = ("tests/output/",)
+
+# The matrix: ansible-core major -> the controller Python its venv is made with. The main
+# venv's Python (3.11) wherever the core supports it; 2.20 and 2.21 need Python >= 3.12 on the
+# controller, so the oldest such Python here. A test (tests/packaging/test_sanity_runner.py)
+# checks that it starts at requires_ansible's floor.
+MATRIX = {
+    "2.17": "3.11",
+    "2.18": "3.11",
+    "2.19": "3.11",
+    "2.20": "3.12",
+    "2.21": "3.12",
+}
+STAGES = ("sanity", "units", "lint")
+# ansible-lint for the lint stage, as tests/requirements.txt bounds it; pip picks the newest
+# release that supports the core (ansible-lint 26 excludes ansible-core 2.17, for instance).
+ANSIBLE_LINT = "ansible-lint>=24.0.0,<27.0.0"
 
 # The lowest ansible-core the collection claims, from `requires_ansible: ">=X.Y.Z"`.
 REQUIRES_ANSIBLE = re.compile(r"""requires_ansible:\s*['"]?\s*>=\s*(\d+)\.(\d+)""")
@@ -187,8 +212,13 @@ def python_for(core: str | None) -> Path:
     if not re.fullmatch(r"\d+\.\d+", core):
         raise SystemExit(f"sanity: --ansible-core takes X.Y, not {core!r}")
     major, minor = (int(part) for part in core.split("."))
-    # The newest patch release of that minor version.
-    spec = f"ansible-core>={major}.{minor}.0,<{major}.{minor + 1}.0"
+    # The newest patch release of that minor version, and ansible-lint for the lint stage.
+    spec = f"ansible-core>={major}.{minor}.0,<{major}.{minor + 1}.0 {ANSIBLE_LINT}"
+    # The units stage runs without --requirements (see cell()), so its pytest set is installed
+    # here: ansible-test's units runner needs pytest and pytest-xdist, the tests the rest.
+    units_requirements = REPO / "tests" / "unit" / "requirements.txt"
+    units_spec = "pytest>=8.0.0,<10.0.0 pytest-xdist>=3.5.0,<4.0.0"
+    spec += f" {units_spec} units:{hashlib.sha256(units_requirements.read_bytes()).hexdigest()[:12]}"
     venv = CACHE / f"venv-{core}"
     python = venv / "bin" / "python"
     stamp = venv / ".installed"
@@ -196,13 +226,18 @@ def python_for(core: str | None) -> Path:
         log(f"creating {venv} with {spec}")
         if venv.exists():
             shutil.rmtree(venv)
-        # The same interpreter as the main venv, so the controller Python is the same.
-        base = subprocess.run(
-            [str(main), "-c", "import sys; print(sys._base_executable)"],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip()
+        controller = MATRIX.get(core)
+        base = working_python(controller) if controller else None
+        if base is None:
+            # Not in the matrix (or its Python is missing here): the main venv's interpreter.
+            base = subprocess.run(
+                [str(main), "-c", "import sys; print(sys._base_executable)"],
+                check=True, capture_output=True, text=True,
+            ).stdout.strip()
         run([base, "-m", "venv", str(venv)])
-        run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", spec])
+        packages = [word for word in spec.split() if not word.startswith("units:")]
+        run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages,
+             "-r", str(units_requirements)])
         stamp.write_text(spec)
     return python
 
@@ -316,11 +351,26 @@ def sanity_env(python: Path, pythons_dir: Path) -> dict[str, str]:
     return env
 
 
-def sanity(core: str | None, only_python: str | None, extra: list[str]) -> tuple[str, int, float]:
-    """One ansible-test sanity run; returns (ansible-core version, exit status, seconds)."""
-    started = time.monotonic()
+def python_version(python: Path) -> str:
+    return subprocess.run(
+        [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+
+
+def lint_env(python: Path) -> dict[str, str]:
+    """ansible-lint runs in the checkout (its .ansible-lint) with the core's tools first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(CACHE / "collections"))
+    return env
+
+
+def cell(core: str | None, only_python: str | None, stages: list[str], extra: list[str]) -> dict:
+    """The stages for one ansible-core: a row of the matrix (version, Pythons, stage -> (status, s))."""
     python = python_for(core)
     version = ansible_core_version(python)
+    controller = python_version(python)
     count = make_copy()
     log(f"copied {count} files to {COLLECTION_COPY}")
     provide_get_pip(python, wanted_pip_version(python))
@@ -332,13 +382,37 @@ def sanity(core: str | None, only_python: str | None, extra: list[str]) -> tuple
         # for these; say it plainly, so a short run is not mistaken for a full one.
         log(f"no interpreter for Python {', '.join(missing)}: compile/import are not run on "
             f"{'it' if len(missing) == 1 else 'them'}")
-    cmd = [str(python.parent / "ansible-test"), "sanity", "--color", "no"]
-    if only_python:
-        cmd += ["--python", only_python]
-    cmd += extra
-    log(f"ansible-core {version}, Pythons {' '.join(found)}: {' '.join(cmd[1:])}")
-    result = subprocess.run(cmd, cwd=COLLECTION_COPY, env=sanity_env(python, pythons_dir), check=False)
-    return version, result.returncode, time.monotonic() - started
+    ansible_test = str(python.parent / "ansible-test")
+    commands = {
+        "sanity": ([ansible_test, "sanity", "--color", "no"] + (["--python", only_python] if only_python else [])
+                   + extra, COLLECTION_COPY, sanity_env(python, pythons_dir)),
+        # The controller Python only: the units test the controller-side logic and the stand-in.
+        # No --requirements: the venvs already hold pytest & co. (the main venv is shared, and
+        # ansible-test would install its own pins into it).
+        "units": ([ansible_test, "units", "--color", "no", "--python", controller],
+                  COLLECTION_COPY, sanity_env(python, pythons_dir)),
+        "lint": ([str(python.parent / "ansible-lint"), "--profile", "production", "--offline", "--nocolor", "-q"],
+                 REPO, lint_env(python)),
+    }
+    results = {}
+    for stage in stages:
+        cmd, cwd, env = commands[stage]
+        log(f"ansible-core {version} (controller Python {controller}), {stage}: {' '.join(cmd[1:])}")
+        started = time.monotonic()
+        status = subprocess.run(cmd, cwd=cwd, env=env, check=False).returncode
+        results[stage] = (status, time.monotonic() - started)
+    return {"version": version, "controller": controller, "pythons": found, "results": results}
+
+
+def matrix_table(rows: list[dict], stages: list[str]) -> str:
+    lines = ["ansible-core  controller  target Pythons (sanity)      " + "".join(f"{s:<18}" for s in stages)]
+    for row in rows:
+        cells = ""
+        for stage in stages:
+            status, seconds = row["results"][stage]
+            cells += f"{('ok' if status == 0 else f'FAIL({status})') + f' {seconds:.0f} s':<18}"
+        lines.append(f"{row['version']:<14}{row['controller']:<12}{' '.join(row['pythons']):<29}{cells}")
+    return "\n".join(lines)
 
 
 @contextlib.contextmanager
@@ -359,30 +433,37 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--ansible-core", metavar="X.Y", action="append",
                         help="test with this ansible-core (repeatable); one other than the main venv's is "
-                             "installed into .cache/venv-X.Y. Default: the main venv's and the oldest "
-                             "meta/runtime.yml claims (requires_ansible)")
+                             "installed into .cache/venv-X.Y. Default: every core of MATRIX")
+    parser.add_argument("--main-venv", action="store_true",
+                        help="only the main venv's ansible-core (make units: ansible-test units beside pytest)")
+    parser.add_argument("--stage", choices=STAGES, action="append",
+                        help="run this stage (repeatable). Default: " + ", ".join(STAGES))
     parser.add_argument("--python", metavar="X.Y",
-                        help="run the tests on this Python only (default: every Python the "
+                        help="run the sanity tests on this Python only (default: every Python the "
                              "ansible-core supports for modules that this machine has)")
     parser.add_argument("ansible_test_args", nargs=argparse.REMAINDER,
                         help="extra arguments for ansible-test sanity after '--', e.g. -- --test pep8")
     args = parser.parse_args(argv)
     extra = [a for a in args.ansible_test_args if a != "--"]
+    stages = [s for s in STAGES if s in (args.stage or STAGES)]
 
+    floor = claimed_minimum()
+    if floor not in MATRIX:
+        raise SystemExit(f"sanity: requires_ansible's floor {floor} is not in MATRIX: add it")
     main_version = ansible_core_version(main_python())
     cores: list[str | None] = []
-    for core in args.ansible_core or [None, claimed_minimum()]:
+    for core in [None] if args.main_venv else (args.ansible_core or list(MATRIX)):
         if core is not None and main_version.startswith(core + "."):
             core = None  # the main venv already has that version
         if core not in cores:
             cores.append(core)
+    started = time.monotonic()
     with exclusive_run():
-        results = [sanity(core, args.python, extra) for core in cores]
+        rows = [cell(core, args.python, stages, extra) for core in cores]
 
-    for version, status, seconds in results:
-        verdict = "passed" if status == 0 else f"FAILED (exit {status})"
-        log(f"ansible-core {version}: {verdict} in {seconds:.0f} s")
-    return max(status for _version, status, _seconds in results)
+    log("matrix run (ansible-core devel: not on PyPI, not run):\n" + matrix_table(rows, stages))
+    log(f"matrix: {time.monotonic() - started:.0f} s in all")
+    return max(status for row in rows for status, _seconds in row["results"].values())
 
 
 if __name__ == "__main__":

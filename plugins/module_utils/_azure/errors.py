@@ -219,11 +219,15 @@ def error_from_response(
             )
         return AzureAuthError(msg, client_id=client_id, reason=code, **kwargs)
     if status == 412:
-        return AzurePreconditionFailed(
+        precondition_failed = AzurePreconditionFailed(
             "%s changed since it was read (412 %s). Another writer updated it; run the task again to work from "
             "its current state." % (describe(resource_id) if resource_id else "The resource", reason),
             **kwargs,
         )
+        # A 412 on a retried write may answer our own first attempt, applied
+        # although its answer was lost: callers re-read then (NicRun does).
+        precondition_failed.retries = retries
+        return precondition_failed
     if status == 409:
         return AzureConflict("Conflict while trying to %s (409 %s)." % (what, reason), **kwargs)
     if status == 429:
@@ -322,6 +326,80 @@ def transport_error(
     return AzureTransportError(msg, resource_id=resource_id)
 
 
+def _identity_unavailable_types() -> tuple:
+    """azure-identity's "no credential here" exception classes (none without azure-identity)."""
+    try:
+        from azure.identity import AuthenticationRequiredError, CredentialUnavailableError
+    except ImportError:  # azure-core without azure-identity: nothing to match
+        return ()
+    return (CredentialUnavailableError, AuthenticationRequiredError)
+
+
+def _identity_words(client_id: Optional[str], tenant: Optional[str], authority: Optional[str]) -> tuple:
+    """("client id 'x'", " in tenant 't' at https://...") for messages about a credential."""
+    who = "client id '%s'" % client_id if client_id else "the configured identity"
+    at = ""
+    if tenant:
+        at += " in tenant '%s'" % tenant
+    if authority:
+        at += " at %s" % authority
+    return who, at
+
+
+def _entra_refusal(
+    exc: BaseException,
+    *,
+    status: Optional[int],
+    client_id: Optional[str],
+    who: str,
+    at: str,
+    authority: Optional[str],
+    ca_bundle: Optional[str],
+    validate_certs: bool,
+) -> AzureError:
+    """azure-identity's ClientAuthenticationError: Entra ID refused the credential or was unreachable."""
+    if _is_tls_failure(exc):
+        return transport_error(exc, url=authority, ca_bundle=ca_bundle, validate_certs=validate_certs)
+    attempts = _chain_attempts(str(exc))
+    if attempts:
+        # auth_source=auto with nothing configured: the CLI and managed identity both failed.
+        return AzureAuthError(
+            "No Azure credential worked for %s%s (tried %s). Set client_id, secret and tenant (or "
+            "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET / AZURE_SECRET, AZURE_TENANT_ID / AZURE_TENANT), use a profile "
+            "of ~/.azure/credentials, log in with az login, or run where a managed identity is available."
+            % (who, at, "; ".join(attempts)),
+            client_id=client_id,
+            code="CredentialUnavailable",
+        )
+    code, reason = _entra_reason(str(exc))
+    return AzureAuthError(
+        "Authentication failed for %s%s: %s" % (who, at, reason),
+        client_id=client_id,
+        reason=code,
+        code=code,
+        status=status,
+    )
+
+
+def _response_body(exc: BaseException, response: Any, core_exc: Any) -> Any:
+    """The error response's body, parsed as JSON when it is; else the SDK's own code and message."""
+    body: Any = None
+    if response is not None:
+        try:
+            body = response.text()
+        except (AttributeError, TypeError, ValueError, core_exc.ResponseNotReadError):
+            body = None
+    parsed_body: Any = body
+    try:
+        parsed_body = json.loads(body) if body else None
+    except ValueError:
+        pass
+    if parsed_body is None:
+        error = getattr(exc, "error", None)
+        parsed_body = {"code": getattr(error, "code", None), "message": getattr(error, "message", None) or str(exc)}
+    return parsed_body
+
+
 def map_azure_exception(
     exc: BaseException,
     *,
@@ -344,21 +422,8 @@ def map_azure_exception(
     # The SDK is necessarily loaded when one of its exceptions exists.
     from azure.core import exceptions as core_exc
 
-    identity_unavailable: tuple = ()
-    try:
-        from azure.identity import AuthenticationRequiredError, CredentialUnavailableError
-
-        identity_unavailable = (CredentialUnavailableError, AuthenticationRequiredError)
-    except ImportError:  # azure-core without azure-identity: nothing to match
-        pass
-
-    who = "client id '%s'" % client_id if client_id else "the configured identity"
-    at = ""
-    if tenant:
-        at += " in tenant '%s'" % tenant
-    if authority:
-        at += " at %s" % authority
-
+    who, at = _identity_words(client_id, tenant, authority)
+    identity_unavailable = _identity_unavailable_types()
     if identity_unavailable and isinstance(exc, identity_unavailable):
         code, reason = _entra_reason(str(exc))
         return AzureAuthError(
@@ -373,58 +438,25 @@ def map_azure_exception(
 
     arm_refused_token = response is not None and status in (401, 403)
     if isinstance(exc, core_exc.ClientAuthenticationError) and not arm_refused_token:
-        # Raised by azure-identity when Entra ID refuses the credential (bad
-        # secret, unknown client...) or cannot be reached.
-        if _is_tls_failure(exc):
-            return transport_error(exc, url=authority, ca_bundle=ca_bundle, validate_certs=validate_certs)
-        attempts = _chain_attempts(str(exc))
-        if attempts:
-            # auth_source=auto with nothing configured: the CLI and managed identity both failed.
-            return AzureAuthError(
-                "No Azure credential worked for %s%s (tried %s). Set client_id, secret and tenant (or "
-                "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET / AZURE_SECRET, AZURE_TENANT_ID / AZURE_TENANT), use a profile "
-                "of ~/.azure/credentials, log in with az login, or run where a managed identity is available."
-                % (who, at, "; ".join(attempts)),
-                client_id=client_id,
-                code="CredentialUnavailable",
-            )
-        code, reason = _entra_reason(str(exc))
-        return AzureAuthError(
-            "Authentication failed for %s%s: %s" % (who, at, reason),
-            client_id=client_id,
-            reason=code,
-            code=code,
-            status=status,
+        return _entra_refusal(
+            exc, status=status, client_id=client_id, who=who, at=at,
+            authority=authority, ca_bundle=ca_bundle, validate_certs=validate_certs,
         )
 
     if isinstance(exc, (core_exc.ServiceRequestError, core_exc.ServiceResponseError)):
-        url = None
         request = getattr(response, "request", None)
-        if request is not None:
-            url = getattr(request, "url", None)
+        url = getattr(request, "url", None) if request is not None else None
         return transport_error(
             exc, url=url, ca_bundle=ca_bundle, validate_certs=validate_certs, action=action, resource_id=resource_id
         )
 
     if isinstance(exc, core_exc.HttpResponseError) and status:
-        body: Any = None
-        if response is not None:
-            try:
-                body = response.text()
-            except (AttributeError, TypeError, ValueError, core_exc.ResponseNotReadError):
-                body = None
-        parsed_body: Any = body
-        try:
-            parsed_body = json.loads(body) if body else None
-        except ValueError:
-            pass
-        if isinstance(parsed_body, Mapping) and str(parsed_body.get("status", "")).lower() in ("failed", "canceled"):
-            return operation_failed(parsed_body, resource_id=resource_id, action=action)
-        if parsed_body is None:
-            error = getattr(exc, "error", None)
-            parsed_body = {"code": getattr(error, "code", None), "message": getattr(error, "message", None) or str(exc)}
+        body = _response_body(exc, response, core_exc)
+        # An LRO whose status body says Failed/Canceled arrives as an HttpResponseError too.
+        if isinstance(body, Mapping) and str(body.get("status", "")).lower() in ("failed", "canceled"):
+            return operation_failed(body, resource_id=resource_id, action=action)
         return error_from_response(
-            int(status), parsed_body, resource_id=resource_id, action=action, retries=retries, client_id=client_id
+            int(status), body, resource_id=resource_id, action=action, retries=retries, client_id=client_id
         )
 
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -167,104 +167,135 @@ def _read_value(lines: List[str], index: int, start: int) -> Tuple[str, str, int
     Returns (value, quoting style of its first token, index of its last line,
     whether the value continues past the end of the file).
     """
-    value: List[str] = []
-    trailing_ws = 0  # unquoted whitespace at the end of value, dropped at the end
-    state = "pre"  # pre | plain | single | double
-    quote = ""
-    first_token = True
-    line_index = index
-    text = _content(lines[line_index])
-    pos = start
-    dangling = False
-    while True:
-        if pos >= len(text):
-            # End of a physical line.
-            if state in ("single", "double"):
-                ending = _ending(lines[line_index])
-                if not ending or line_index + 1 >= len(lines):
-                    raise EnvFileError(
-                        "line %d: the %s-quoted value is never closed" % (index + 1, "single" if state == "single" else "double")
-                    )
-                value.append(ending)  # quoted values keep their line breaks
-                line_index += 1
-                text = _content(lines[line_index])
-                pos = 0
-                continue
-            break
-        char = text[pos]
-        if state == "single":
-            if char == "'":
-                state = "pre"
-            else:
-                value.append(char)
-            pos += 1
-            continue
-        if state == "double":
-            if char == '"':
-                state = "pre"
-                pos += 1
-                continue
-            if char == "\\":
-                if pos + 1 >= len(text):  # the backslash escapes the line break
-                    ending = _ending(lines[line_index])
-                    if not ending or line_index + 1 >= len(lines):
-                        raise EnvFileError("line %d: the double-quoted value is never closed" % (index + 1))
-                    if not _escape_continues(lines[line_index]):
-                        value.append("\\\r\n")  # escaped CR is kept with its backslash, the LF is quoted text
-                    line_index += 1
-                    text = _content(lines[line_index])
-                    pos = 0
+    return _ValueReader(lines, index, start).read()
+
+
+class _ValueReader(object):
+    """systemd's value parser: a state machine over the file's physical lines.
+
+    States: ``pre`` (between tokens), ``plain`` (inside an unquoted token),
+    ``single`` and ``double`` (inside quotes). One method per state.
+    """
+
+    def __init__(self, lines: List[str], index: int, start: int) -> None:
+        self.lines = lines
+        self.first_line = index
+        self.line_index = index
+        self.text = _content(lines[index])
+        self.pos = start
+        self.value: List[str] = []
+        self.trailing_ws = 0  # unquoted whitespace at the end of value, dropped at the end
+        self.state = "pre"
+        self.quote = ""
+        self.first_token = True
+        self.dangling = False
+
+    def read(self) -> Tuple[str, str, int, bool]:
+        while True:
+            if self.pos >= len(self.text):  # end of a physical line
+                if self.state in ("single", "double"):
+                    self._quoted_line_break()
                     continue
-                nxt = text[pos + 1]
-                if nxt in _DOUBLE_QUOTE_ESCAPES:
-                    value.append(nxt)
-                else:
-                    value.append("\\" + nxt)
-                pos += 2
-                continue
-            value.append(char)
-            pos += 1
-            continue
-        # pre (between tokens) or plain (inside an unquoted token)
+                break
+            char = self.text[self.pos]
+            if self.state == "single":
+                self._single(char)
+            elif self.state == "double":
+                self._double(char)
+            elif not self._unquoted(char):
+                break
+        if self.trailing_ws:
+            del self.value[-self.trailing_ws:]
+        return "".join(self.value), self.quote, self.line_index, self.dangling
+
+    def _has_next_line(self) -> bool:
+        return self.line_index + 1 < len(self.lines)
+
+    def _next_line(self) -> None:
+        self.line_index += 1
+        self.text = _content(self.lines[self.line_index])
+        self.pos = 0
+
+    def _never_closed(self) -> EnvFileError:
+        return EnvFileError(
+            "line %d: the %s-quoted value is never closed"
+            % (self.first_line + 1, "single" if self.state == "single" else "double")
+        )
+
+    def _quoted_line_break(self) -> None:
+        ending = _ending(self.lines[self.line_index])
+        if not ending or not self._has_next_line():
+            raise self._never_closed()
+        self.value.append(ending)  # quoted values keep their line breaks
+        self._next_line()
+
+    def _single(self, char: str) -> None:
+        if char == "'":
+            self.state = "pre"
+        else:
+            self.value.append(char)
+        self.pos += 1
+
+    def _double(self, char: str) -> None:
+        if char == '"':
+            self.state = "pre"
+            self.pos += 1
+            return
+        if char != "\\":
+            self.value.append(char)
+            self.pos += 1
+            return
+        if self.pos + 1 >= len(self.text):  # the backslash escapes the line break
+            if not _ending(self.lines[self.line_index]) or not self._has_next_line():
+                raise self._never_closed()
+            if not _escape_continues(self.lines[self.line_index]):
+                self.value.append("\\\r\n")  # escaped CR is kept with its backslash, the LF is quoted text
+            self._next_line()
+            return
+        nxt = self.text[self.pos + 1]
+        self.value.append(nxt if nxt in _DOUBLE_QUOTE_ESCAPES else "\\" + nxt)
+        self.pos += 2
+
+    def _unquoted(self, char: str) -> bool:
+        """``pre`` or ``plain``; False when the value ends here."""
         if char == "\\":
-            first_token = False
-            if pos + 1 >= len(text):  # backslash at the end of the line
-                if not _escape_continues(lines[line_index]):
-                    break  # CRLF: the escape eats the CR, the LF ends the value
-                if line_index + 1 >= len(lines):
-                    dangling = True
-                    break
-                line_index += 1
-                text = _content(lines[line_index])
-                pos = 0
-                state = "plain"
-                continue
-            value.append(text[pos + 1])
-            trailing_ws = 0
-            state = "plain"
-            pos += 2
-            continue
-        if state == "pre":
+            return self._unquoted_escape()
+        if self.state == "pre":
             if char in " \t":
-                pos += 1
-                continue
+                self.pos += 1
+                return True
             if char in "'\"":
-                if first_token:
-                    quote = char
-                first_token = False
-                trailing_ws = 0
-                state = "single" if char == "'" else "double"
-                pos += 1
-                continue
-            state = "plain"
-            first_token = False
+                if self.first_token:
+                    self.quote = char
+                self.first_token = False
+                self.trailing_ws = 0
+                self.state = "single" if char == "'" else "double"
+                self.pos += 1
+                return True
+            self.state = "plain"
+            self.first_token = False
         # plain: quotes are literal here, as in systemd
-        value.append(char)
-        trailing_ws = trailing_ws + 1 if char in " \t" else 0
-        pos += 1
-    if trailing_ws:
-        del value[-trailing_ws:]
-    return "".join(value), quote, line_index, dangling
+        self.value.append(char)
+        self.trailing_ws = self.trailing_ws + 1 if char in " \t" else 0
+        self.pos += 1
+        return True
+
+    def _unquoted_escape(self) -> bool:
+        self.first_token = False
+        if self.pos + 1 >= len(self.text):  # backslash at the end of the line
+            if not _escape_continues(self.lines[self.line_index]):
+                return False  # CRLF: the escape eats the CR, the LF ends the value
+            if not self._has_next_line():
+                self.dangling = True
+                return False
+            self._next_line()
+            self.state = "plain"
+            return True
+        self.value.append(self.text[self.pos + 1])
+        self.trailing_ws = 0
+        self.state = "plain"
+        self.pos += 2
+        return True
 
 
 def _comment_end(lines: List[str], index: int) -> Tuple[int, bool]:

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: calico.azure contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pure logic of calico.azure.azure_nic_forwarding (no Azure SDK, no Ansible, no threads or clocks).
 
 The module's promise is that it changes exactly one property of a network
@@ -26,7 +27,7 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.ids import parse_resource_id
 
@@ -45,6 +46,12 @@ VOLATILE_KEYS: Tuple[str, ...] = ("etag", "provisioningState")
 # two a list would be no cheaper and could page through unrelated NICs.
 DEFAULT_LIST_THRESHOLD = 3
 
+# A NIC in one of these states is written again even when it holds the wanted
+# values: after a failed operation Azure keeps the values but marks the NIC
+# Failed, and its documented remedy is to PUT the resource again; a NIC still
+# Updating when read has an operation in flight whose end nobody waits for.
+REAPPLIED_STATES = ("Failed", "Updating")
+
 
 class TargetError(ValueError):
     """A target that cannot be resolved; ``target`` names it for the user."""
@@ -53,6 +60,52 @@ class TargetError(ValueError):
         super().__init__("%s: %s" % (target, reason))
         self.target = target
         self.reason = reason
+
+
+# --- per-NIC changes -------------------------------------------------------------
+
+
+class NicChange(Protocol):
+    """What a run changes on each NIC: pure functions of the NIC's JSON as read."""
+
+    def converged(self, nic: Mapping[str, Any]) -> bool:
+        """Whether the NIC already is as wanted (no write needed)."""
+
+    def body(self, nic: Mapping[str, Any]) -> Dict[str, Any]:
+        """The PUT body: the NIC exactly as read with only this change applied."""
+
+    def record(
+        self, before: Mapping[str, Any], after: Mapping[str, Any], changed: bool, vm_name: Optional[str]
+    ) -> Dict[str, Any]:
+        """The per-NIC result; ``after`` is the NIC as Azure answered (or the body sent, in check mode)."""
+
+    def mismatch(self, after: Mapping[str, Any]) -> str:
+        """Why ``after`` is not what was wanted, for a NIC Azure accepted the write of."""
+
+
+def provisioning_state(resource: Mapping[str, Any]) -> str:
+    return str((resource.get("properties") or {}).get("provisioningState") or "Succeeded")
+
+
+class ForwardingChange(object):
+    """IP forwarding on or off: the change of calico.azure.azure_nic_forwarding."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = bool(enabled)
+
+    def converged(self, nic: Mapping[str, Any]) -> bool:
+        return not needs_change(nic, self.enabled)
+
+    def body(self, nic: Mapping[str, Any]) -> Dict[str, Any]:
+        return with_forwarding(nic, self.enabled)
+
+    def record(
+        self, before: Mapping[str, Any], after: Mapping[str, Any], changed: bool, vm_name: Optional[str]
+    ) -> Dict[str, Any]:
+        return nic_record(before, forwarding_of(before), forwarding_of(after), changed, vm_name)
+
+    def mismatch(self, after: Mapping[str, Any]) -> str:
+        return "reports %s=%s afterwards" % (FORWARDING_PROPERTY, str(forwarding_of(after)).lower())
 
 
 # --- the one-property transformation -----------------------------------------
@@ -387,18 +440,41 @@ def diff_text(records: Iterable[Mapping[str, Any]]) -> str:
     return "".join(diff_line(r) + "\n" for r in records if r.get("changed"))
 
 
-def failure_message(failures: Sequence[Failure], records: Sequence[Mapping[str, Any]], enabled: bool) -> str:
-    """Why the module failed, naming each failed target, and what did complete."""
+def failure_message(
+    failures: Sequence[Failure],
+    records: Sequence[Mapping[str, Any]],
+    enabled: bool,
+    check_mode: bool = False,
+    written: bool = True,
+) -> str:
+    """Why the module failed, naming each failed target, and what did complete.
+
+    ``written=False``: the run stopped before its first write, so it says so
+    instead of listing NICs as handled; in check mode nothing is ever
+    written, so NICs are what *would* change.
+    """
     state = "enable" if enabled else "disable"
-    changed = [r["name"] for r in records if r.get("changed")]
     message = "Could not %s IP forwarding on %d target(s): %s." % (
         state,
         len(failures),
         "; ".join(str(f) for f in failures),
     )
-    if records:
-        message += " The other %d NIC(s) were handled; %s." % (
+    return message + handled_summary(records, check_mode, written)
+
+
+def handled_summary(records: Sequence[Mapping[str, Any]], check_mode: bool, written: bool) -> str:
+    """The tail of a failure message: what happened to the NICs that did not fail."""
+    if not written:
+        return " Nothing was written: every target is resolved and read before the first write."
+    if not records:
+        return ""
+    changed = [r["name"] for r in records if r.get("changed")]
+    if check_mode:
+        return " Check mode, nothing was written; of the other %d NIC(s) %s." % (
             len(records),
-            "changed: %s" % ", ".join(changed) if changed else "none needed a change",
+            "these would change: %s" % ", ".join(changed) if changed else "none would need a change",
         )
-    return message
+    return " The other %d NIC(s) were handled; %s." % (
+        len(records),
+        "changed: %s" % ", ".join(changed) if changed else "none needed a change",
+    )

@@ -322,6 +322,145 @@ def _allocate_ip(engine, subnet: dict, version: str, taken: set[str], prefix_len
     return None
 
 
+def _check_primary(configs: list, nic_id: str) -> None:
+    """Exactly one primary configuration: none flagged means the first; all flagged false or two flagged is refused."""
+    flags = [(c.get("properties") or {}).get("primary") for c in configs]
+    if sum(1 for f in flags if f is True) > 1:
+        raise ArmError(
+            400,
+            "OnlyOnePrimaryIpConfigurationAllowed",
+            f"Network interface {nic_id} has more than one IP configuration marked primary. Only one IP "
+            "configuration of a network interface can be primary.",
+        )
+    if len(configs) > 1 and flags and all(f is False for f in flags):
+        raise ArmError(
+            400,
+            "PrimaryIpConfigurationRequired",
+            f"Network interface {nic_id} has no IP configuration marked primary. A network interface with more "
+            "than one IP configuration must have exactly one primary IP configuration.",
+        )
+
+
+def _subnet_prefixes(subnet: dict) -> list:
+    props = subnet.get("properties") or {}
+    return ([props["addressPrefix"]] if props.get("addressPrefix") else []) + list(props.get("addressPrefixes") or [])
+
+
+def _subnet_is_full(subnet: dict) -> ArmError:
+    # What NRP answers (400 SubnetIsFull) when no address is left for a dynamic configuration.
+    return ArmError(
+        400,
+        "SubnetIsFull",
+        f"Subnet {subnet['name']} with address prefix {', '.join(_subnet_prefixes(subnet))} does not have enough "
+        "capacity for 1 IP addresses.",
+    )
+
+
+_PARSED: dict[str, tuple[int, int]] = {}
+
+
+def _parsed_address(text: str) -> tuple[int, int]:
+    """(version, integer) of an address; memoised, since every NIC PUT goes over every address in the store."""
+    found = _PARSED.get(text)
+    if found is None:
+        address = ipaddress.ip_address(text)
+        found = _PARSED[text] = (address.version, int(address))
+        if len(_PARSED) > 200000:
+            _PARSED.clear()
+    return found
+
+
+class _AddressBook:
+    """Private addresses in use, by integer, and who holds them: one pass over the store per NIC PUT."""
+
+    def __init__(self, engine, exclude_nic_id: str) -> None:
+        self.single: dict[tuple[int, int], str] = {}
+        self.blocks: list[tuple[object, str]] = []
+        # Where the last search in each prefix stopped: every lower address was
+        # taken then, and nothing is released while one NIC PUT is built.
+        self._cursor: dict[str, int] = {}
+        for nic in engine.store.of_type(NIC):
+            if key(nic.get("id") or "") == key(exclude_nic_id):
+                continue
+            for ipc in (nic.get("properties") or {}).get("ipConfigurations") or []:
+                address = (ipc.get("properties") or {}).get("privateIPAddress")
+                if address:
+                    self.hold(address, ipc.get("id") or nic["id"])
+        from .vmss import scale_set_addresses  # local: vmss imports this module
+
+        for address in scale_set_addresses(engine):  # Uniform scale-set instances hold theirs too
+            self.hold(address, "a virtual machine scale set instance")
+
+    def hold(self, address: str, holder: str) -> None:
+        if "/" not in address:
+            self.single[_parsed_address(address)] = holder
+            return
+        network = ipaddress.ip_network(address, strict=False)
+        if network.num_addresses == 1:
+            self.single[(network.version, int(network.network_address))] = holder
+        else:
+            self.blocks.append((network, holder))
+
+    def taken_texts(self):
+        for (version, value), _holder in self.single.items():
+            yield str(ipaddress.ip_address(value) if version == 4 else ipaddress.IPv6Address(value))
+        for network, _holder in self.blocks:
+            yield str(network)
+
+    def holder(self, address) -> str | None:
+        found = self.single.get((address.version, int(address)))
+        if found or not self.blocks:
+            return found
+        return next((h for n, h in self.blocks if n.version == address.version and address in n), None)
+
+    def lowest_free(self, subnet: dict, version: str) -> str | None:
+        """The lowest free address after the four Azure reserves, never the IPv4 broadcast."""
+        for prefix in _subnet_prefixes(subnet):
+            network = ipaddress.ip_network(prefix, strict=False)
+            if (network.version == 6) != (version == "IPv6"):
+                continue
+            first = int(network.network_address) + 4
+            last = int(network.broadcast_address) - (1 if network.version == 4 else 0)
+            start = self._cursor.get(str(network), first)
+            for value in range(start, min(last, first + 65536) + 1):
+                if not self.blocks and (network.version, value) in self.single:
+                    continue
+                candidate = ipaddress.ip_address(value) if network.version == 4 else ipaddress.IPv6Address(value)
+                if self.holder(candidate) is None:
+                    self._cursor[str(network)] = value
+                    return str(candidate)
+        return None
+
+    def check_static(self, subnet: dict, text: str, config_id: str) -> None:
+        address = ipaddress.ip_address(str(text).split("/", 1)[0])
+        networks = [ipaddress.ip_network(p, strict=False) for p in _subnet_prefixes(subnet)]
+        inside = [n for n in networks if n.version == address.version and address in n]
+        if not inside:
+            raise ArmError(
+                400,
+                "PrivateIPAddressNotInSubnet",
+                f"IP configuration {config_id} has private IP address {address} which does not belong to subnet "
+                f"{subnet['id']}.",
+            )
+        network = inside[0]
+        offset = int(address) - int(network.network_address)
+        if offset < 4 or (network.version == 4 and address == network.broadcast_address):
+            raise ArmError(
+                400,
+                "PrivateIPAddressInReservedRange",
+                f"IP configuration {config_id} has private IP address {address} which is in the reserved range of "
+                f"subnet {subnet['id']}: Azure reserves the first four addresses and the last one.",
+            )
+        holder = self.holder(address)
+        if holder is not None and key(holder) != key(config_id):
+            raise ArmError(
+                400,
+                "PrivateIPAddressInUse",
+                f"IP configuration {config_id} is referencing private IP address {address} which is already in use by "
+                f"IP configuration {holder}.",
+            )
+
+
 class NetworkInterfaceKind(ResourceKind):
     full_type = NIC
     namespace = NS
@@ -352,7 +491,11 @@ class NetworkInterfaceKind(ResourceKind):
                 f"Network interface {resource_id} must have at least one IP configuration.",
             )
         old_configs = {c["name"].lower(): c for c in old_props.get("ipConfigurations") or []}
-        taken: set[str] = set()
+        _check_primary(configs, resource_id)
+        flagged = any((c.get("properties") or {}).get("primary") is True for c in configs)
+        # Addresses held by every other NIC (this NIC's stored configurations are being replaced:
+        # an address it no longer lists is released by this PUT).
+        others = _AddressBook(engine, exclude_nic_id=resource_id)
         built = []
         for index, config in enumerate(configs):
             cname = config.get("name") or ""
@@ -362,7 +505,8 @@ class NetworkInterfaceKind(ResourceKind):
             cprops.pop("provisioningState", None)
             cprops.setdefault("privateIPAllocationMethod", "Dynamic")
             cprops.setdefault("privateIPAddressVersion", "IPv4")
-            cprops.setdefault("primary", index == 0 and not any((c.get("properties") or {}).get("primary") for c in configs))
+            # The first configuration is the primary one when the client flags none.
+            cprops["primary"] = bool(cprops.get("primary")) if flagged else index == 0
             if not cprops.get("subnet"):
                 # A secondary IP configuration without a subnet is placed in the primary one's subnet.
                 subnets = [_ref_id((c.get("properties") or {}).get("subnet")) for c in configs]
@@ -375,16 +519,28 @@ class NetworkInterfaceKind(ResourceKind):
                 subnet = engine.get_document(subnet_id)[3]  # (top, kind, child kind, child)
                 if subnet is None:
                     raise _missing_reference(subnet_id, cid)
-            old_address = ((old_configs.get(cname.lower()) or {}).get("properties") or {}).get("privateIPAddress")
+            old = (old_configs.get(cname.lower()) or {}).get("properties") or {}
+            old_address = old.get("privateIPAddress")
+            if key(_ref_id(old.get("subnet")) or "") != key(subnet_id or ""):
+                old_address = None  # moved to another subnet: a new address there
             if cprops["privateIPAllocationMethod"] == "Dynamic" and not cprops.get("privateIPAddress"):
-                cprops["privateIPAddress"] = old_address or (
-                    _allocate_ip(engine, subnet, cprops["privateIPAddressVersion"], taken, cprops.get("privateIPAddressPrefixLength"))
-                    if subnet else None
-                )
+                if subnet is not None and cprops.get("privateIPAddressPrefixLength"):
+                    cprops["privateIPAddress"] = old_address or _allocate_ip(
+                        engine, subnet, cprops["privateIPAddressVersion"], set(others.taken_texts()),
+                        cprops.get("privateIPAddressPrefixLength"))
+                elif subnet is not None:
+                    cprops["privateIPAddress"] = old_address or others.lowest_free(subnet, cprops["privateIPAddressVersion"])
+                    if cprops["privateIPAddress"] is None:
+                        raise _subnet_is_full(subnet)
+                else:
+                    cprops["privateIPAddress"] = old_address
                 if cprops["privateIPAddress"] is None:
                     cprops.pop("privateIPAddress")
+            elif (cprops["privateIPAllocationMethod"] == "Static" and cprops.get("privateIPAddress")
+                  and subnet is not None and not cprops.get("privateIPAddressPrefixLength")):
+                others.check_static(subnet, cprops["privateIPAddress"], cid)
             if cprops.get("privateIPAddress"):
-                taken.add(cprops["privateIPAddress"])
+                others.hold(cprops["privateIPAddress"], cid)
             built.append({"name": cname, "id": cid, "type": self.children["ipconfigurations"].full_type, "properties": cprops})
         props["ipConfigurations"] = built
         props.setdefault("enableIPForwarding", False)

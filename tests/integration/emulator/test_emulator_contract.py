@@ -1,6 +1,6 @@
 """Contract: Microsoft's published REST examples replayed against the stand-in.
 
-For every example under ``../shared/azure-rest-examples`` (``network/*.json``,
+For every example under ``shared/azure-rest-examples`` (beside the checkout) (``network/*.json``,
 ``compute/*.json``, ``vmss/**``) the test seeds what the example refers to, sends the example's
 request, and checks that the answer has every field of Microsoft's response with the
 same structure and JSON types (values such as ids, etags and GUIDs may differ), that
@@ -29,9 +29,10 @@ import pytest
 
 from azure_emulator.arm.errors import ArmError
 from azure_emulator.arm.ids import parse
-from azure_emulator.shared import rest_examples
+from helpers.shared import shared_dir
 
-EXAMPLES = rest_examples()  # ../shared next to the checkout, or $CALICO_AZURE_SHARED; missing -> error, not skip
+# ../shared beside the checkout (or CALICO_AZURE_SHARED); a missing contract fails collection loudly.
+EXAMPLES = shared_dir("azure-rest-examples")
 FILES = sorted(EXAMPLES.glob("network/*.json")) + sorted(EXAMPLES.glob("compute/*.json"))
 
 # Example -> why it is not replayed as-is. Empty when every example passes.

@@ -4,7 +4,18 @@ import contextlib
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 has no ansible.module_utils.testing: its documented predecessor
+    from unittest import mock
+
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    def patch_module_args(args):
+        """What ansible-core 2.19's patch_module_args does, for 2.17 and 2.18."""
+        return mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
 
 from ansible_collections.calico.azure.plugins.module_utils._azure import module as _azure_module
 from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (

@@ -29,14 +29,25 @@ class FakeNotFound(FakeError):
 
 
 class FakePreconditionFailed(FakeError):
-    pass
+    def __init__(self, message: str = "", retries: int = 0) -> None:
+        super().__init__(message)
+        self.retries = retries
+
+
+class FakeTransportError(FakeError):
+    """No HTTP answer (a reset connection): the write's outcome is unknown."""
 
 
 class FakeForbidden(FakeError):
     pass
 
 
-ERRORS = ErrorKinds(expected=(FakeError,), precondition_failed=FakePreconditionFailed, not_found=FakeNotFound)
+ERRORS = ErrorKinds(
+    expected=(FakeError,),
+    precondition_failed=FakePreconditionFailed,
+    not_found=FakeNotFound,
+    unanswered=(FakeTransportError,),
+)
 
 
 def nic_id(name: str, group: str = "rg1", subscription: str = SUBSCRIPTION) -> str:
@@ -98,6 +109,8 @@ class FakeArm:
         self.fail_list: Dict[tuple, Exception] = {}
         # resource id (lower) -> callables run just before a PUT is checked
         self.before_put: Dict[str, List[Callable[[], None]]] = {}
+        # resource ids (lower) whose next PUT is applied and its answer then lost
+        self.lose_answer: set = set()
 
     def add(self, resource: Dict[str, Any]) -> None:
         self.resources[resource["id"].lower()] = copy.deepcopy(resource)
@@ -168,6 +181,9 @@ class FakeArm:
             stored["etag"] = 'W/"%s"' % uuid.uuid4()
             stored.setdefault("properties", {})["provisioningState"] = "Succeeded"
             self.resources[key] = stored
+            if key in self.lose_answer:
+                self.lose_answer.discard(key)
+                raise FakeTransportError("Connection reset by peer after the request was sent.")
         finally:
             self._leave()
         return FakeOperation(self, resource_id, stored, self.fail_lro.get(key), self.lro_polls_needed)

@@ -84,3 +84,13 @@ def test_412_on_the_put_is_the_precondition_error_the_run_retries_on():
     client = PublicClient(fail_put=412)
     with pytest.raises(AzurePreconditionFailed):
         ArmNicApi(client).begin_put(NIC, nic_body(), 'W/"old"')
+
+
+def test_a_412_after_client_retries_says_so_so_the_run_can_re_read():
+    """The client re-sent a PUT whose answer was lost: the 412 may be our own first write's new etag."""
+    retried = error_from_response(412, {"error": {"code": "PreconditionFailed", "message": "etag"}},
+                                  resource_id=NIC, action="write", retries=1)
+    first = error_from_response(412, {"error": {"code": "PreconditionFailed", "message": "etag"}},
+                                resource_id=NIC, action="write", retries=0)
+    assert isinstance(retried, AzurePreconditionFailed) and retried.retries == 1
+    assert not first.retries

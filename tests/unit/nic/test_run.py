@@ -10,13 +10,25 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.run import Forwa
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     NIC_TYPE,
     VM_TYPE,
+    Failure,
     diff_text,
     failure_message,
     json_differences,
     parse_targets,
 )
 
-from .fake_arm import ERRORS, SUBSCRIPTION, FakeArm, FakeError, FakeForbidden, make_nic, make_vm, nic_id
+from .fake_arm import (
+    ERRORS,
+    SUBSCRIPTION,
+    FakeArm,
+    FakeError,
+    FakeForbidden,
+    FakePreconditionFailed,
+    FakeTransportError,
+    make_nic,
+    make_vm,
+    nic_id,
+)
 
 
 def run(arm, vms=(), nics=(), group="rg1", **options):
@@ -176,25 +188,120 @@ def test_partial_failure_lets_the_others_complete_and_names_each_failure():
     arm.fail_put[nic_id("node-1-nic").lower()] = FakeForbidden("AuthorizationFailed: no write permission (HTTP 403).")
     arm.fail_lro[nic_id("node-2-nic").lower()] = FakeError("The long-running operation ended Failed: InternalError.")
 
-    outcome = run(arm, vms=["node-%d" % i for i in range(6)] + ["ghost"], nics=["missing-nic"])
+    outcome = run(arm, vms=["node-%d" % i for i in range(6)])
 
     # node-1's PUT was refused and node-2's operation failed: neither is reported as changed.
     assert [r["name"] for r in outcome.records] == ["node-0-nic", "node-3-nic", "node-4-nic", "node-5-nic"]
     targets = {f.target: f.reason for f in outcome.failures}
     assert "AuthorizationFailed" in targets["NIC node-1-nic (resource group rg1)"]
     assert "ended Failed" in targets["NIC node-2-nic (resource group rg1)"]
-    assert targets["VM ghost"].startswith("not found in resource group rg1")
-    assert targets["NIC missing-nic"].startswith("not found in resource group rg1")
     for name in ("node-0-nic", "node-3-nic", "node-4-nic", "node-5-nic"):
         assert arm.stored(nic_id(name))["properties"]["enableIPForwarding"] is True
+    # A definite refusal (403) is not a lost answer: no re-read after it.
+    assert ("get", nic_id("node-1-nic")) not in arm.calls
 
     message = failure_message(outcome.failures, outcome.records, True)
-    assert message.startswith("Could not enable IP forwarding on 4 target(s): ")
-    for fragment in ("VM ghost", "NIC missing-nic", "node-1-nic", "node-2-nic", "changed: node-0-nic, node-3-nic"):
+    assert message.startswith("Could not enable IP forwarding on 2 target(s): ")
+    for fragment in ("node-1-nic", "node-2-nic", "changed: node-0-nic, node-3-nic"):
         assert fragment in message
 
 
-def test_a_listing_error_fails_only_that_groups_targets():
+def test_unknown_targets_stop_the_run_before_any_write():
+    """Issue 13 item 10: the known VMs' NICs were written before failing on an unknown one."""
+    arm = cluster(4)
+
+    outcome = run(arm, vms=["node-0", "node-1", "ghost"], nics=["missing-nic", "node-2-nic"])
+
+    assert arm.count("put") == 0
+    assert outcome.written is False and outcome.records == [] and not outcome.changed
+    targets = {f.target: f.reason for f in outcome.failures}
+    assert set(targets) == {"VM ghost", "NIC missing-nic"}
+    assert targets["VM ghost"].startswith("not found in resource group rg1")
+    for index in range(3):
+        assert arm.stored(nic_id("node-%d-nic" % index))["properties"]["enableIPForwarding"] is False
+    message = failure_message(outcome.failures, outcome.records, True, written=outcome.written)
+    assert message.endswith("Nothing was written: every target is resolved and read before the first write.")
+    assert "handled" not in message and "changed" not in message
+
+
+def test_check_mode_failure_message_says_nothing_was_written():
+    """Issue 13 item 10: the check-mode message said NICs were "changed"."""
+    arm = cluster(3)
+    arm.fail_get[nic_id("node-2-nic").lower()] = FakeForbidden("AuthorizationFailed: no read permission (HTTP 403).")
+    outcome = run(arm, nics=["node-0-nic", "node-1-nic"], check_mode=True, list_threshold=99)
+    failures = [Failure("NIC node-9-nic", "its operation failed")]
+
+    message = failure_message(failures, outcome.records, True, check_mode=True)
+
+    assert arm.count("put") == 0
+    assert "changed:" not in message and "were handled" not in message
+    assert message.endswith("Check mode, nothing was written; of the other 2 NIC(s) these would change: "
+                            "node-0-nic, node-1-nic.")
+
+
+@pytest.mark.parametrize("state", ["Failed", "Updating"])
+def test_a_failed_nic_holding_the_wanted_value_is_reapplied_and_said_so(state):
+    """Issue 13 item 1: a NIC left Failed with the desired value was reported converged forever."""
+    arm = cluster(2, forwarding=True)
+    arm.outside_write(nic_id("node-0-nic"), lambda nic: nic["properties"].update(provisioningState=state))
+
+    checked = run(arm, nics=["node-0-nic", "node-1-nic"], check_mode=True, list_threshold=99)
+    assert arm.count("put") == 0
+    assert [(r["name"], r["changed"]) for r in checked.records] == [("node-0-nic", True), ("node-1-nic", False)]
+    assert checked.notes == ["NIC node-0-nic (resource group rg1): Azure reported provisioningState %s, so it would "
+                             "be re-applied even where it held the wanted values (Azure's remedy for a failed update)"
+                             % state]
+
+    outcome = run(arm, nics=["node-0-nic", "node-1-nic"], list_threshold=99)
+
+    assert outcome.changed and outcome.failures == []
+    assert [c[1] for c in arm.calls if c[0] == "put"] == [nic_id("node-0-nic")]
+    assert "so it was re-applied" in outcome.notes[0]
+    assert arm.stored(nic_id("node-0-nic"))["properties"]["provisioningState"] == "Succeeded"
+    again = run(arm, nics=["node-0-nic", "node-1-nic"], list_threshold=99)
+    assert not again.changed and again.notes == [] and arm.count("put") == 1
+
+
+def test_a_write_applied_whose_answer_was_lost_is_reported_changed():
+    """Issue 13 item 10: the end state was right but changed was false."""
+    arm = cluster(2)
+    arm.lose_answer.add(nic_id("node-0-nic").lower())
+
+    outcome = run(arm, nics=["node-0-nic", "node-1-nic"], list_threshold=99)
+
+    assert outcome.failures == []
+    assert [(r["name"], r["changed"], r["forwarding_after"]) for r in outcome.records] == [
+        ("node-0-nic", True, True), ("node-1-nic", True, True)]
+    assert outcome.notes == ["NIC node-0-nic (resource group rg1): the answer to the write was lost; the NIC as read "
+                             "again holds the wanted values, so it is reported changed"]
+    assert arm.count("put") == 2
+
+
+def test_a_retried_write_answered_412_by_its_own_first_attempt_is_reported_changed():
+    """The client re-sent a PUT whose first answer was lost: 412, because that first one applied."""
+    arm = cluster(1)
+    original = arm.begin_put
+
+    def applied_then_412(resource_id, body, if_match):
+        original(resource_id, body, if_match)
+        raise FakePreconditionFailed("PreconditionFailed (HTTP 412) after 1 retries.", retries=1)
+
+    arm.begin_put = applied_then_412
+    outcome = run(arm, nics=["node-0-nic"])
+    assert outcome.failures == [] and outcome.changed
+    assert outcome.records[0]["forwarding_after"] is True
+
+
+def test_a_lost_answer_whose_write_did_not_apply_stays_a_failure():
+    arm = cluster(1)
+    arm.fail_put[nic_id("node-0-nic").lower()] = FakeTransportError("Connection reset by peer.")
+    outcome = run(arm, nics=["node-0-nic"])
+    assert [f.reason for f in outcome.failures] == ["Connection reset by peer."]
+    assert outcome.records == []
+    assert arm.stored(nic_id("node-0-nic"))["properties"]["enableIPForwarding"] is False
+
+
+def test_a_listing_error_stops_the_run_before_any_write():
     arm = cluster(3, group="rg1")
     for index in range(3):
         arm.add(make_nic("far-%d" % index, "rg2"))
@@ -203,7 +310,7 @@ def test_a_listing_error_fails_only_that_groups_targets():
     outcome = run(arm, nics=["node-0-nic", "node-1-nic", "node-2-nic"]
                   + [nic_id("far-%d" % i, "rg2") for i in range(3)])
 
-    assert [r["name"] for r in outcome.records] == ["node-0-nic", "node-1-nic", "node-2-nic"]
+    assert outcome.records == [] and arm.count("put") == 0
     assert [f.target for f in outcome.failures] == ["NIC far-%d (resource group rg2)" % i for i in range(3)]
 
 
@@ -224,10 +331,10 @@ def test_all_nics_of_a_multi_nic_vm():
     assert [r["private_ip"] for r in run(arm, vms=["vm"], all_nics=True).records] == ["10.0.0.4", "10.1.0.4"]
 
 
-def test_bad_target_syntax_is_reported_without_stopping_the_rest():
+def test_bad_target_syntax_is_reported_and_nothing_is_written():
     arm = cluster(1)
     outcome = run(arm, vms=["node-0"], nics=["a/b"])
-    assert outcome.records[0]["changed"]
+    assert outcome.records == [] and arm.count("put") == 0
     assert outcome.failures[0].target == "a/b"
 
 

@@ -9,8 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from azure_emulator.shared import rest_examples
-
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     FORWARDING_PROPERTY,
     forwarding_of,
@@ -18,13 +16,13 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.transform import
     needs_change,
     with_forwarding,
 )
-
-EXAMPLES = rest_examples() / "network"  # ../shared or $CALICO_AZURE_SHARED; missing -> error, not a silent fallback
+from helpers.shared import shared_dir
 
 
 def published_nic() -> dict:
-    """Microsoft's NetworkInterfaces_Get example."""
-    return json.loads((EXAMPLES / "NetworkInterfaceGet.json").read_text())["responses"]["200"]["body"]
+    """Microsoft's NetworkInterfaces_Get example (shared/, beside the checkout; missing is an error)."""
+    example = shared_dir("azure-rest-examples", "network", "NetworkInterfaceGet.json")
+    return json.loads(example.read_text())["responses"]["200"]["body"]
 
 
 def test_only_the_flag_changes_on_a_published_nic():

@@ -9,15 +9,15 @@ from __future__ import annotations
 import copy
 import json
 
-from azure_emulator.shared import rest_examples
-
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import json_differences
 from ansible_collections.calico.azure.plugins.module_utils._vmss import plan
+from helpers.shared import shared_dir
 
 
 def published_scale_set() -> dict:
     """Microsoft's CreateOrUpdate example with two NIC configurations (the first forwarding already)."""
-    example = rest_examples() / "vmss/compute/VirtualMachineScaleSet_Create_FromWithNetworkInterfaceWithDnsSettings.json"
+    example = shared_dir("azure-rest-examples", "vmss", "compute",
+                         "VirtualMachineScaleSet_Create_FromWithNetworkInterfaceWithDnsSettings.json")
     return json.loads(example.read_text())["responses"]["200"]["body"]
 
 
