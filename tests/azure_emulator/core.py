@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import metadata, seed as seeds
-from .arm import compute, network
+from .arm import compute, network, vmss
 from .arm.direct import delete_direct, mutate_direct, write_direct
 from .arm.engine import ArmEngine
 from .arm.errors import ArmError
@@ -50,7 +50,7 @@ class EmulatorCore:
         self.settings = copy.copy(self.defaults)
         self.store = Store()
         self.ops = OperationTable()
-        kinds = {**network.KINDS, **compute.KINDS}
+        kinds = {**network.KINDS, **compute.KINDS, **vmss.KINDS}
         self.engine = ArmEngine(self.store, self.ops, self.settings, kinds, lambda: self.base_url)
         self.audiences = ["https://management.azure-emulator.test/"]
         self.entra = Entra(lambda: self.base_url, self.audiences)

@@ -166,6 +166,8 @@ class _Expander:
             self.network_interface(item, item["resource_group"])
         for item in spec.get("virtual_machines") or []:
             self.virtual_machine(item)
+        for item in spec.get("virtual_machine_scale_sets") or []:
+            self.virtual_machine_scale_set(item)
         for raw in spec.get("resources") or []:
             write_direct(self.engine, raw["id"], raw, raw=True)
 
@@ -278,6 +280,76 @@ class _Expander:
             "networkProfile": {"networkInterfaces": nic_refs},
         }
         self.put(vm_id, self.tracked(vm, location, props))
+
+
+    def scale_set_nic_configuration(self, config: dict, rg: str, index: int) -> dict:
+        ip_configs = config.get("ip_configurations") or [{"name": "ipconfig1", "subnet": config["subnet"]}]
+        props = {
+            "primary": bool(config.get("primary", index == 0)),
+            "enableIPForwarding": bool(config.get("enable_ip_forwarding", False)),
+            "enableAcceleratedNetworking": bool(config.get("accelerated_networking", False)),
+            "dnsSettings": {"dnsServers": list(config.get("dns_servers") or [])},
+            "ipConfigurations": [
+                {"name": ipc.get("name", f"ipconfig{i + 1}"), "properties": {
+                    "subnet": {"id": self.subnet_ref(ipc["subnet"], rg)}, "primary": i == 0, "privateIPAddressVersion": "IPv4",
+                    **({"loadBalancerBackendAddressPools": [{"id": p} for p in ipc["load_balancer_backend_pools"]]}
+                       if ipc.get("load_balancer_backend_pools") else {})}}
+                for i, ipc in enumerate(ip_configs)
+            ],
+        }
+        if config.get("network_security_group"):
+            props["networkSecurityGroup"] = {"id": self.ref("networkSecurityGroups", config["network_security_group"], rg)}
+        return {"name": config.get("name", f"nic{index}"), "properties": props}
+
+    def virtual_machine_scale_set(self, item: dict) -> None:
+        """A Uniform set gets ``capacity`` instances; a Flexible one ``capacity`` ordinary VMs + NICs naming it."""
+        rg = item["resource_group"]
+        location = self.location(item)
+        mode = item.get("orchestration_mode", "Uniform")
+        prefix = item.get("computer_name_prefix", item["name"])
+        configs = [self.scale_set_nic_configuration(c, rg, i) for i, c in enumerate(item.get("network_interface_configurations") or [])]
+        model = {
+            "osProfile": {"computerNamePrefix": prefix, "adminUsername": "azureuser",
+                          "linuxConfiguration": {"disablePasswordAuthentication": True}},
+            "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
+                                                  "version": "latest"},
+                               "osDisk": {"createOption": "FromImage", "caching": "ReadWrite",
+                                          "managedDisk": {"storageAccountType": "Premium_LRS"}}},
+            "networkProfile": {"networkInterfaceConfigurations": configs},
+        }
+        capacity = int(item.get("capacity", 0))
+        props = {"orchestrationMode": mode, "virtualMachineProfile": model}
+        if mode == "Uniform":
+            props["upgradePolicy"] = {"mode": item.get("upgrade_policy", "Manual")}
+            props["overprovision"] = False
+        else:
+            props["platformFaultDomainCount"] = 1
+        body = self.tracked(item, location, props)
+        body["sku"] = {"name": item.get("size", "Standard_D2s_v5"), "tier": "Standard", "capacity": capacity if mode == "Uniform" else 0}
+        ss_id = f"{self.rg_id(rg)}/providers/Microsoft.Compute/virtualMachineScaleSets/{item['name']}"
+        self.put(ss_id, body)
+        if mode != "Flexible":
+            return
+        for index in range(capacity):
+            vm_name = f"{item['name']}_{index:08x}"
+            nic_refs = []
+            for cindex, config in enumerate(item.get("network_interface_configurations") or []):
+                ipc = (config.get("ip_configurations") or [{"subnet": config.get("subnet")}])[0]
+                nic = {"name": f"{vm_name}-{config.get('name', f'nic{cindex}')}", "subnet": ipc["subnet"],
+                       "enable_ip_forwarding": config.get("enable_ip_forwarding", False)}
+                if config.get("network_security_group"):
+                    nic["network_security_group"] = config["network_security_group"]
+                nic_refs.append({"id": self.network_interface(nic, rg, location),
+                                 "properties": {"primary": bool(config.get("primary", cindex == 0))}})
+            self.put(f"{self.rg_id(rg)}/providers/Microsoft.Compute/virtualMachines/{vm_name}", {
+                "location": location,
+                "properties": {
+                    "hardwareProfile": {"vmSize": item.get("size", "Standard_D2s_v5")},
+                    "osProfile": {"computerName": f"{prefix}{index:06x}", "adminUsername": "azureuser"},
+                    "networkProfile": {"networkInterfaces": nic_refs},
+                    "virtualMachineScaleSet": {"id": ss_id},
+                },
+            })
 
 
 def apply(engine, entra, spec: dict, base: Path | None = None) -> dict:

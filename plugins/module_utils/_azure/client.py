@@ -741,6 +741,42 @@ class ArmClient(object):
             final_get=final_get,
         )
 
+    def begin_write(
+        self,
+        method: str,
+        path: str,
+        body: Dict[str, Any],
+        *,
+        if_match: Optional[str] = None,
+        api_version: Optional[str] = None,
+        final_get: bool = True,
+    ) -> ArmOperation:
+        """A PATCH of a resource or a POST of an action (``.../manualupgrade``), as an operation.
+
+        Same contract as :meth:`begin_put`: errors of the request raise here,
+        errors of the operation from ``poll()``. A POST's final answer is the
+        action's result (often ``{}``), never a read of the resource.
+        """
+        action = "write"
+        headers: Dict[str, str] = {"Content-Type": "application/json"}
+        if if_match:
+            headers["If-Match"] = if_match
+        url = self.url(path, api_version)
+        pipeline_response = self._send(method.upper(), url, resource_id=path, action=action, body=body, headers=headers)
+        status, response_headers, accepted = self._answer(self._check(pipeline_response, path, action, (200, 201, 202, 204)))
+        return ArmOperation(
+            method,
+            status,
+            response_headers,
+            accepted,
+            resource_url=url,
+            fetch=self._fetcher(path, action),
+            resource_id=path,
+            action=action,
+            polling_interval=self.polling_interval,
+            final_get=final_get,
+        )
+
     def put(
         self,
         resource_id: str,

@@ -16,6 +16,7 @@ from ..store import stamp_etag, new_etag
 from .errors import ArmError
 from .ids import key
 from .kinds import ResourceKind
+from ..responses import Response
 
 NS = "Microsoft.Compute"
 VM = f"{NS}/virtualMachines"
@@ -78,6 +79,27 @@ class VirtualMachineKind(ResourceKind):
         doc["properties"] = props
         return doc
 
+    def route(self, engine, method, path, path_str, query, headers, body, version):
+        """``GET .../virtualMachines/{vm}/instanceView`` and ``GET ...?$expand=instanceView``."""
+        if method != "GET" or not path.names:
+            return None
+        wants_view = path.kind == "child_list" and path.types[1].lower() == "instanceview"
+        expanded = path.kind == "resource" and "instanceview" in str(query.get("$expand", "")).lower()
+        if not (wants_view or expanded):
+            return None
+        engine.require_resource_group(path)
+        stored = engine.store.get(path.top_id())
+        if stored is None:
+            from .errors import not_found_top
+
+            raise not_found_top(VM, path.names[0], path.resource_group)
+        view = vm_instance_view(stored)
+        if wants_view:
+            return Response(200, view)
+        answer = self.render(engine, stored)
+        answer.setdefault("properties", {})["instanceView"] = view
+        return Response(200, answer)
+
     def after_write(self, engine, old, new):
         before = {key(i): i for i in _nic_ids(old)}
         after = {key(i): i for i in _nic_ids(new)}
@@ -100,6 +122,18 @@ class VirtualMachineKind(ResourceKind):
                 props.pop("virtualMachine", None)
                 props.pop("primary", None)
             stamp_etag(nic, new_etag(), ("ipConfigurations",))
+
+
+def vm_instance_view(vm: dict) -> dict:
+    """What Compute reports for a VM: the stored one when the platform set it (a seed), else a running VM's."""
+    from .vmss import instance_view
+
+    props = vm.get("properties") or {}
+    if props.get("instanceView"):
+        return copy.deepcopy(props["instanceView"])
+    name = (props.get("osProfile") or {}).get("computerName") or vm["name"]
+    os_disk = ((props.get("storageProfile") or {}).get("osDisk") or {}).get("name")
+    return instance_view(name, props.get("timeCreated"), os_disk)
 
 
 KINDS: dict[str, ResourceKind] = {VM: VirtualMachineKind()}

@@ -20,6 +20,7 @@ from .errors import ArmError
 from .ids import ArmPath, parse
 from .kinds import ChildKind, ResourceKind
 from .lro import Operation, OperationTable
+from .references import normalize_references
 
 _API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-[A-Za-z0-9.]+)?$")
 
@@ -145,6 +146,13 @@ class ArmEngine:
                 raise _method_not_allowed(method)
             return self._list_top(path, path_str, query, version)
         kind = self._known_kind(path, version)
+        route = getattr(kind, "route", None)  # a type's own endpoints (scale-set instances, instanceView ...)
+        if route is not None:
+            routed = route(self, method, path, path_str, query, headers, body, version)
+            if routed is not None:
+                return routed
+        if path.kind == "nested_list":
+            raise ArmError(404, "InvalidResourceType", f"The resource type could not be found for path '{path_str}'.")
         if path.kind == "resource":
             if method == "GET":
                 return self._get_top(path, kind)
@@ -373,6 +381,7 @@ class ArmEngine:
             resource_id = existing["id"]  # keep the casing the resource was created with
         self.check_preconditions(headers, existing, resource_id)
         self.check_not_busy(resource_id, f"Put{kind.operation_noun}Operation")
+        body = normalize_references(body, resource_id)
         doc = kind.build(self, resource_id, existing["name"] if existing else path.names[0], existing, body)
         self._commit_top(kind, existing, doc)
         op = self.start_operation("put", path, kind, resource_id, resource_id, f"Put{kind.operation_noun}Operation", doc.get("location"))
@@ -433,6 +442,7 @@ class ArmEngine:
         self.check_preconditions(headers, existing, child_id)
         self.check_not_busy(top_id, f"Put{child_kind.operation_noun}Operation")
         new_parent = copy.deepcopy(parent)
+        body = normalize_references(body, child_id)
         new_child = child_kind.build(self, new_parent, existing, body, child_id)
         children = new_parent.setdefault("properties", {}).setdefault(child_kind.array_key, [])
         for index, item in enumerate(children):

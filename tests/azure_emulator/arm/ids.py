@@ -29,7 +29,7 @@ class ArmPath:
     types: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     # "subscription", "resource_groups", "resource_group", "provider_list", "resource", "child_list",
-    # "child", "action", "operation", "unknown"
+    # "child", "nested_list", "action", "operation", "unknown"
     kind: str = "unknown"
     action: str | None = None
     location: str | None = None
@@ -115,4 +115,7 @@ def parse(path: str) -> ArmPath:
     elif len(result.types) == 2:
         # .../{type}/{name}/{childType}: a child list, or a POST action on the resource
         result.kind = "child_list"
+    elif len(result.types) == len(result.names) + 1:
+        # .../{type}/{name}/{childType}/{childName}/{grandchildType}: served by the type's own routes, if any
+        result.kind = "nested_list"
     return result

@@ -299,6 +299,9 @@ def _allocate_ip(engine, subnet: dict, version: str, taken: set[str], prefix_len
         address = (ipc.get("properties") or {}).get("privateIPAddress")
         if address:
             used.append(ipaddress.ip_network(address, strict=False))
+    from .vmss import scale_set_addresses  # local: vmss allocates through this function
+
+    used += [ipaddress.ip_network(a, strict=False) for a in scale_set_addresses(engine)]
     for prefix in prefixes:
         network = ipaddress.ip_network(prefix, strict=False)
         if (network.version == 6) != (version == "IPv6"):
@@ -383,6 +386,10 @@ class _AddressBook:
                 address = (ipc.get("properties") or {}).get("privateIPAddress")
                 if address:
                     self.hold(address, ipc.get("id") or nic["id"])
+        from .vmss import scale_set_addresses  # local: vmss imports this module
+
+        for address in scale_set_addresses(engine):  # Uniform scale-set instances hold theirs too
+            self.hold(address, "a virtual machine scale set instance")
 
     def hold(self, address: str, holder: str) -> None:
         if "/" not in address:
