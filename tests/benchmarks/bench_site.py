@@ -63,8 +63,8 @@ SUBNET = "nodes"
 TABLE = "rt-pods"
 NODE_NET = ipaddress.ip_network("10.240.0.0/16")
 CLUSTER_CIDR = "10.244.0.0/16"
-AZCOLLECTION_VENV = REPO_ROOT / ".cache" / "azcollection-venv"
-AZCOLLECTION_PATH = REPO_ROOT / ".cache" / "azcollection-collections"
+AZCOLLECTION_VENV = REPO_ROOT / ".cache" / "azcollection" / "venv"
+AZCOLLECTION_PATH = REPO_ROOT / ".cache" / "azcollection" / "collections"
 
 
 def node_ip(index: int) -> str:
@@ -232,11 +232,10 @@ def run_playbook(emu: Emulator, tmp: Path, text: str, count: int, flavour: str) 
     env["ANSIBLE_FORKS"] = "10"
     env["ANSIBLE_PIPELINING"] = "true"
     if flavour == "azcollection":
-        env["PATH"] = "%s:%s" % (AZCOLLECTION_VENV / "bin", env.get("PATH", ""))
-        env["ANSIBLE_COLLECTIONS_PATH"] = str(AZCOLLECTION_PATH)
-        binary = str(AZCOLLECTION_VENV / "bin" / "ansible-playbook")
-    else:
-        binary = str(BIN_DIR / "ansible-playbook")
+        # azcollection's modules run in its own venv (its pinned SDKs), driven by the same ansible-playbook.
+        env["ANSIBLE_PYTHON_INTERPRETER"] = str(AZCOLLECTION_VENV / "bin" / "python")
+        env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([str(AZCOLLECTION_PATH), env["ANSIBLE_COLLECTIONS_PATH"]])
+    binary = str(BIN_DIR / "ansible-playbook")
     cmd = [binary, str(playbook), "-e", "@%s" % extra_file]
     cmd += ["-i", str(inventory(tmp, count))] if flavour == "role" else ["-i", "localhost,", "-c", "local"]
     return _run(cmd, env)
@@ -324,7 +323,7 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--sizes", default="10,100", help="comma-separated N (default 10,100)")
     options, _others = parser.parse_known_args(argv)
     sizes = [int(n) for n in options.sizes.split(",") if n]
-    have_azcollection = (AZCOLLECTION_VENV / "bin" / "ansible-playbook").exists()
+    have_azcollection = (AZCOLLECTION_VENV / ".installed").exists()
     flavours = [("modules", MODULES_PLAYBOOK), ("role", ROLE_PLAYBOOK)]
     if have_azcollection:
         flavours.append(("azcollection", AZCOLLECTION_PLAYBOOK))
