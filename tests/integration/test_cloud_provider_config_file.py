@@ -113,12 +113,16 @@ def test_vm_type_settings_are_validated_before_writing(config_dir, variables, me
 
 
 def _reader(path: Path, secret: str, deadline: float, report: Path) -> None:
-    """Child process: become nobody and poll the file until the deadline; write what was seen."""
+    """Child process: become nobody and poll the file until SIGTERM (or the deadline); write what was seen."""
+    import signal
+
     nobody = pwd.getpwnam("nobody")
     os.setgid(nobody.pw_gid)
     os.setuid(nobody.pw_uid)
     seen_modes, reads_with_secret, polls = set(), 0, 0
-    while time.monotonic() < deadline:
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while time.monotonic() < deadline and not stop:
         polls += 1
         time.sleep(0.0002)  # fast enough for a window of a millisecond, without starving the run on 2 cores
         try:
@@ -137,31 +141,39 @@ def _reader(path: Path, secret: str, deadline: float, report: Path) -> None:
 
 
 def test_a_concurrent_unprivileged_reader_never_reads_the_secret(config_dir):
-    """Issue 13 item 3: five first creations with a reader polling as nobody."""
-    report_dir = config_dir / "reports"
-    report_dir.mkdir(mode=0o777)
-    os.chmod(report_dir, 0o777)
-    for creation in range(5):
-        path = config_dir / "azure.json"
-        if path.exists():
-            path.unlink()
-        report = report_dir / ("reader-%d.json" % creation)
-        deadline = time.monotonic() + 60
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            try:
-                _reader(path, SECRET, deadline, report)
-            finally:
-                os._exit(0)
+    """Issue 13 item 3: five first creations (one run) with a reader polling as nobody all along."""
+    path = config_dir / "azure.json"
+    report = config_dir / "reports" / "reader.json"
+    report.parent.mkdir(mode=0o777)
+    os.chmod(report.parent, 0o777)
+    creation = config_dir / "creation.yml"
+    creation.write_text(json.dumps([
+        {"name": "Remove the config", "ansible.builtin.file": {"path": str(path), "state": "absent"}},
+        {"name": "Create it", "ansible.builtin.include_role": {"name": "calico.azure.cloud_provider_config"}},
+        {"name": "Record it", "ansible.builtin.stat": {"path": str(path)}, "register": "created"},
+        {"name": "Keep its mode", "ansible.builtin.set_fact": {
+            "modes": "{{ (modes | default([])) + [created.stat.mode] }}"}},
+    ]))
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "Five first creations", "ansible.builtin.include_tasks": str(creation), "loop": [1, 2, 3, 4, 5]},
+        {"name": "Modes", "ansible.builtin.debug": {"var": "modes"}},
+    ]}]
+    extra = dict(BASE_VARS, cloud_provider_config_path=str(path), cloud_provider_config_aad_client_secret=SECRET)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
         try:
-            result = run_role(path)
-            assert result.rc == 0, result.stdout + result.stderr
-            assert json.loads(path.read_text())["aadClientSecret"] == SECRET
+            _reader(path, SECRET, time.monotonic() + 300, report)
         finally:
-            # End the reader early: a creation is over once the role has run.
-            os.kill(pid, 15)
-            os.waitpid(pid, 0)
-        if report.exists():
-            seen = json.loads(report.read_text())
-            assert seen["reads_with_secret"] == 0 and set(seen["modes"]) <= {0o600}, seen
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            os._exit(0)
+    try:
+        result = run_playbook(json.dumps(play, indent=2), extra_vars=extra)
+    finally:
+        os.kill(pid, 15)
+        os.waitpid(pid, 0)
+    assert result.rc == 0, result.stdout + result.stderr
+    assert result.task("Modes")["modes"] == ["0600"] * 5
+    assert json.loads(path.read_text())["aadClientSecret"] == SECRET
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    seen = json.loads(report.read_text())
+    assert seen["polls"] > 100
+    assert seen["reads_with_secret"] == 0 and set(seen["modes"]) <= {0o600}, seen
