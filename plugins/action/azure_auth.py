@@ -28,7 +28,6 @@ SECRET_OPTIONS = frozenset(("secret", "certificate_password"))
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _requires_connection = False  # the module runs where the task is delegated, like any module
 
     def _auth_options(self, task_vars):
         raw = task_vars.get(AUTH_VARIABLE)
