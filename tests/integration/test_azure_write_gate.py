@@ -63,6 +63,16 @@ def test_other_429_keeps_its_retry_cap(azure_emulator):
     assert len(puts(emu)) == 3
 
 
+def test_a_write_failing_after_its_retries_counts_them(azure_emulator):
+    emu = azure_emulator
+    arm = client_for(emu, max_retries=2, retry_backoff_factor=0.01)
+    emu.inject_faults(5, status=500, method="PUT")
+    with pytest.raises(Exception) as err:
+        arm.put(route_table_id(emu.subscription_id, RG, "rt"), {"location": "westeurope"})
+    assert "after 2 retries" in str(err.value)
+    assert len(puts(emu)) == 3
+
+
 def test_transient_500_on_a_write_is_retried(azure_emulator):
     emu = azure_emulator
     arm = client_for(emu, retry_backoff_factor=0.01)

@@ -601,6 +601,8 @@ class ArmClient(object):
                 transient_retries += 1
                 self._sleep(delay)
                 continue
+            # The retries of this loop, for the error message (the pipeline's history holds only its own).
+            pipeline_response.context["calico_azure_write_retries"] = transient_retries
             return pipeline_response
 
     def _throttling_deadline_error(self, resource_id: Optional[str], action: str, throttled: int) -> AzureError:
@@ -623,6 +625,7 @@ class ArmClient(object):
         # RetryPolicy also records the final answer when it gives up on it.
         final_recorded = bool(history) and getattr(history[-1], "http_response", None) is response
         retries = len(history) - 1 if final_recorded else len(history)
+        retries += pipeline_response.context.get("calico_azure_write_retries", 0)
         raise error_from_response(
             response.status_code,
             response.text(),
