@@ -73,6 +73,8 @@ def _collection_names() -> set[str]:
     names = {p.stem for p in (REPO_ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__"}
     names |= {p.name for p in (REPO_ROOT / "roles").iterdir() if p.is_dir()}
     names |= {p.stem for p in (REPO_ROOT / "plugins" / "filter").glob("*.yml")}
+    for kind in ("action", "lookup"):
+        names |= {p.stem for p in (REPO_ROOT / "plugins" / kind).glob("*.py") if p.stem != "__init__"}
     names |= {p.stem for p in (REPO_ROOT / "playbooks").glob("*.yml")}
     names.add("azure")  # the action group: group/calico.azure.azure
     return names

@@ -63,6 +63,16 @@ def test_other_429_keeps_its_retry_cap(azure_emulator):
     assert len(puts(emu)) == 3
 
 
+def test_a_write_failing_after_its_retries_counts_them(azure_emulator):
+    emu = azure_emulator
+    arm = client_for(emu, max_retries=2, retry_backoff_factor=0.01)
+    emu.inject_faults(5, status=500, method="PUT")
+    with pytest.raises(Exception) as err:
+        arm.put(route_table_id(emu.subscription_id, RG, "rt"), {"location": "westeurope"})
+    assert "after 2 retries" in str(err.value)
+    assert len(puts(emu)) == 3
+
+
 def test_transient_500_on_a_write_is_retried(azure_emulator):
     emu = azure_emulator
     arm = client_for(emu, retry_backoff_factor=0.01)
@@ -86,3 +96,18 @@ def test_sixty_parallel_writes_through_a_bucket_of_five_all_succeed(azure_emulat
     assert statuses.count(201) == 30
     # The gate backs off instead of hammering: fewer throttled answers than writes (each one pauses every writer).
     assert statuses.count(429) < len(ids), statuses
+
+
+def test_a_token_arm_calls_expired_is_renewed_once_and_the_run_goes_on(azure_emulator):
+    emu = azure_emulator
+    emu.set_token_lifetime(1, announced_seconds=3599)
+    arm = client_for(emu)
+    groups = "/subscriptions/%s/resourceGroups" % emu.subscription_id
+    assert [g["name"] for g in arm.list(groups)] == [RG]
+    time.sleep(2.1)
+    emu.set_token_lifetime()  # the next token lives as announced
+    table = arm.put(route_table_id(emu.subscription_id, RG, "rt"), {"location": "westeurope"})
+    assert table["properties"]["provisioningState"] == "Succeeded"
+    log = [(e["kind"], e["method"], e["status"]) for e in emu.requests() if e["kind"] in ("arm", "token")]
+    assert log[:2] == [("token", "POST", 200), ("arm", "GET", 200)]
+    assert log[2:5] == [("arm", "PUT", 401), ("token", "POST", 200), ("arm", "PUT", 201)]

@@ -152,19 +152,54 @@ class _SerializedCredential(object):
     others find it cached.
     """
 
-    def __init__(self, credential: Any) -> None:
+    def __init__(self, credential: Any, factory: Optional[Callable[[], Any]] = None) -> None:
         self._credential = credential
+        self._factory = factory
         self._lock = threading.Lock()
+        self._last_token: Optional[str] = None
+
+    def _remember(self, token: Any) -> Any:
+        self._last_token = getattr(token, "token", None)
+        return token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         with self._lock:
-            return self._credential.get_token(*scopes, **kwargs)
+            return self._remember(self._credential.get_token(*scopes, **kwargs))
+
+    def renew(self, rejected_token: str) -> bool:
+        """ARM refused ``rejected_token`` as expired: start over with a new credential (its token cache
+        still holds the expired token). False when no new credential can be built; True as well when
+        another thread already renewed it."""
+        with self._lock:
+            if self._factory is None:
+                return False
+            if rejected_token == self._last_token:
+                self._credential = self._factory()
+                self._last_token = None
+            return True
 
 
 class _SerializedTokenInfoCredential(_SerializedCredential):
     def get_token_info(self, *scopes: str, **kwargs: Any) -> Any:
         with self._lock:
-            return self._credential.get_token_info(*scopes, **kwargs)
+            return self._remember(self._credential.get_token_info(*scopes, **kwargs))
+
+
+def _renewing_challenge_policy(base: Any) -> Any:
+    """ARM's challenge policy that also answers 401 ExpiredAuthenticationToken with a new token, once."""
+
+    class RenewingChallengePolicy(base):  # type: ignore[misc,valid-type]
+        def on_challenge(self, request: Any, response: Any) -> bool:
+            answer = response.http_response
+            if answer.status_code == 401 and _error_code(answer) == "ExpiredAuthenticationToken":
+                sent = request.http_request.headers.get("Authorization", "")
+                if self._credential.renew(sent.split(" ", 1)[-1]):
+                    self.authorize_request(request, *self._scopes)
+                    return True
+                return False
+            return super(RenewingChallengePolicy, self).on_challenge(request, response)
+
+    return RenewingChallengePolicy
 
 
 # --- long-running operations ----------------------------------------------------
@@ -413,6 +448,7 @@ class ArmClient(object):
         tenant: Optional[str] = None,
         user_agent: str = USER_AGENT,
         throttling_deadline: float = DEFAULT_THROTTLING_DEADLINE,
+        credential_factory: Optional[Callable[[], Any]] = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -459,9 +495,9 @@ class ArmClient(object):
         transport.open()
 
         if hasattr(credential, "get_token_info"):
-            shared_credential: Any = _SerializedTokenInfoCredential(credential)
+            shared_credential: Any = _SerializedTokenInfoCredential(credential, credential_factory)
         else:
-            shared_credential = _SerializedCredential(credential)
+            shared_credential = _SerializedCredential(credential, credential_factory)
         policies = sdk["policies"]
         retry_policy = policies.RetryPolicy(
             retry_total=max_retries,
@@ -484,7 +520,7 @@ class ArmClient(object):
             sdk["ARMAutoResourceProviderRegistrationPolicy"](),
             policies.RedirectPolicy(),
             retry_policy,
-            sdk["ARMChallengeAuthenticationPolicy"](shared_credential, endpoints.scope),
+            _renewing_challenge_policy(sdk["ARMChallengeAuthenticationPolicy"])(shared_credential, endpoints.scope),
             policies.SensitiveHeaderCleanupPolicy(),
         ]
         self._client = sdk["ARMPipelineClient"](
@@ -601,6 +637,8 @@ class ArmClient(object):
                 transient_retries += 1
                 self._sleep(delay)
                 continue
+            # The retries of this loop, for the error message (the pipeline's history holds only its own).
+            pipeline_response.context["calico_azure_write_retries"] = transient_retries
             return pipeline_response
 
     def _throttling_deadline_error(self, resource_id: Optional[str], action: str, throttled: int) -> AzureError:
@@ -623,6 +661,7 @@ class ArmClient(object):
         # RetryPolicy also records the final answer when it gives up on it.
         final_recorded = bool(history) and getattr(history[-1], "http_response", None) is response
         retries = len(history) - 1 if final_recorded else len(history)
+        retries += pipeline_response.context.get("calico_azure_write_retries", 0)
         raise error_from_response(
             response.status_code,
             response.text(),

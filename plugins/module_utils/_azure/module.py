@@ -112,6 +112,8 @@ def build_arm_client(
         max_retries=max_retries,
         client_id=settings.client_id or settings.msi_client_id,
         tenant=settings.tenant,
+        # A fresh credential (empty token cache) when ARM calls a token expired before its announced end.
+        credential_factory=lambda: build_credential(settings, endpoints, connection_verify=verify),
         **client_options
     )
 
