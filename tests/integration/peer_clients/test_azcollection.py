@@ -5,15 +5,19 @@
 """azure.azcollection, a client nobody here wrote, against the Azure stand-in.
 
 The modules a user of Calico on Azure would otherwise reach for (route table, route, subnet
-association, NIC IP forwarding, VM facts) run as users run them: ansible-playbook, the
+association, NIC IP forwarding, VM facts) run as users run them: ansible-playbook with the
 credential in the environment AWX injects (AZURE_CLIENT_ID, AZURE_SECRET, AZURE_TENANT,
-AZURE_SUBSCRIPTION_ID), AZURE_CLOUD_ENVIRONMENT set to the stand-in's cloud metadata URL
-(azcollection resolves every endpoint from it, as for Azure Stack) and REQUESTS_CA_BUNDLE to
-its CA (cert_validation_mode stays "validate"). Each goes check -> nothing written -> apply ->
-exact end state -> re-run unchanged with no write.
+AZURE_SUBSCRIPTION_ID) and REQUESTS_CA_BUNDLE set to the stand-in's CA (cert_validation_mode
+stays "validate"). A private cloud is named the way azcollection 3.21 documents it for Azure
+Stack: azure-cli-core loads the clouds from ARM_CLOUD_METADATA_URL (the stand-in's cloud
+metadata), AZURE_CLOUD_ENVIRONMENT names one by its ARM endpoint, and
+AZURE_DISABLE_INSTANCE_DISCOVERY=true keeps MSAL from asking login.microsoftonline.com about an
+authority it does not know. Each goes check -> nothing written -> apply -> exact end state ->
+re-run unchanged with no write.
 
 The modules run with the Python of azcollection's own venv (``make azcollection-venv``:
-its pinned azure-mgmt-* clash with the main venv's); the controller is the main venv's.
+azcollection 3.21.0 from ``ansible`` 14.5.0, Python 3.12; its pinned azure-mgmt-* clash with the
+main venv's); the controller is the main venv's ansible-core.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -61,13 +66,20 @@ def run(emu, azcollection, module: str, args: dict, *, check: bool = False) -> d
     playbook = json.dumps([{
         "name": "azcollection against the stand-in", "hosts": "localhost", "gather_facts": False,
         "tasks": [{"name": TASK, module: args}],
-    }])
+    }], indent=2)  # YAML text (JSON is YAML), multi-line so run_playbook takes it as text
     env = dict(emu.env())
     env.update({
+        "ARM_CLOUD_METADATA_URL": emu.metadata_url,
+        "AZURE_CLOUD_ENVIRONMENT": emu.base_url + "/",
+        "AZURE_DISABLE_INSTANCE_DISCOVERY": "true",
         "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([azcollection["collections"], str(COLLECTIONS_DIR)]),
         "ANSIBLE_PYTHON_INTERPRETER": azcollection["python"],
     })
-    result = run_playbook(playbook, env=env, check=check, timeout=RUN_TIMEOUT)
+    # azure-cli-core caches the clouds it loaded in AZURE_CONFIG_DIR: a fresh one per run, as
+    # the stand-in's port differs per session.
+    with tempfile.TemporaryDirectory(prefix="azcollection-config-") as config_dir:
+        env["AZURE_CONFIG_DIR"] = config_dir
+        result = run_playbook(playbook, env=env, check=check, timeout=RUN_TIMEOUT)
     assert result.data, f"ansible-playbook gave no JSON result:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     task = result.task(TASK)
     assert not task.get("failed"), f"{module} failed: {task.get('msg')}\n{task.get('exception', '')[-2000:]}"
