@@ -12,7 +12,8 @@ stays "validate"). A private cloud is named the way azcollection 3.21 documents 
 Stack: azure-cli-core loads the clouds from ARM_CLOUD_METADATA_URL (the stand-in's cloud
 metadata), AZURE_CLOUD_ENVIRONMENT names one by its ARM endpoint, and
 AZURE_DISABLE_INSTANCE_DISCOVERY=true keeps MSAL from asking login.microsoftonline.com about an
-authority it does not know. Each goes check -> nothing written -> apply -> exact end state ->
+authority it does not know; SSL_CERT_FILE makes urllib (azure-cli-core's metadata fetch) trust
+the stand-in's CA as REQUESTS_CA_BUNDLE does for requests. Each goes check -> nothing written -> apply -> exact end state ->
 re-run unchanged with no write.
 
 The modules run with the Python of azcollection's own venv (``make azcollection-venv``:
@@ -44,7 +45,17 @@ TASK = "peer"
 # A module run that takes longer than this is a hang, not a slow run (the stand-in answers in ms).
 RUN_TIMEOUT = 240
 
-# Known gaps of the stand-in, fixed on branch azure-standin; strict, so the fix shows up here.
+# Every test: azcollection asks Entra ID for a token for the ARM endpoint without its trailing
+# slash ("https://host:port/.default" from resource_manager "https://host:port"); real Entra ID
+# accepts the ARM resource with or without it, the stand-in answers AADSTS500011. Strict, so the
+# stand-in's fix shows here (then the next gaps below decide which tests pass).
+pytestmark = pytest.mark.xfail(
+    strict=True,
+    reason="stand-in gap: Entra ID rejects the ARM audience without a trailing slash (AADSTS500011)",
+)
+
+# Known gaps of the stand-in, fixed on branch azure-standin (to be marked per test once the
+# audience gap above is fixed and the tests reach ARM).
 STANDIN_GAP_REFERENCES = "stand-in gap (branch azure-standin): references must be stored and returned as {id}"
 STANDIN_GAP_INSTANCE_VIEW = "stand-in gap (branch azure-standin): VM instanceView is not served"
 
@@ -72,6 +83,8 @@ def run(emu, azcollection, module: str, args: dict, *, check: bool = False) -> d
         "ARM_CLOUD_METADATA_URL": emu.metadata_url,
         "AZURE_CLOUD_ENVIRONMENT": emu.base_url + "/",
         "AZURE_DISABLE_INSTANCE_DISCOVERY": "true",
+        # azure-cli-core fetches the metadata with urllib, which trusts OpenSSL's store, not requests'.
+        "SSL_CERT_FILE": emu.ca_file,
         "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([azcollection["collections"], str(COLLECTIONS_DIR)]),
         "ANSIBLE_PYTHON_INTERPRETER": azcollection["python"],
     })
