@@ -10,9 +10,14 @@ clash with the main venv's newer SDKs, so it gets its own venv under ``.cache/az
     python tests/tools/azcollection_venv.py        # prints the venv's python and collections path
 
 The collection comes from the ``ansible`` community package on PyPI (Galaxy is unreachable),
-as tests/tools/install_collections.py does for kubernetes.core: ``ansible`` 12.3.0 carries
-azure.azcollection 3.12.0. The venv's ansible-core is the main venv's major. A venv already
-made from the same requirements is kept (``.installed`` holds what it was made from).
+as tests/tools/install_collections.py does for kubernetes.core, but from a newer release:
+``ansible`` 14.5.0 carries azure.azcollection 3.21.0. The main venv's ``ansible`` 12.3.0 has
+3.12.0, whose ``cloud_environment`` cannot name a custom cloud at all (it calls an
+azure-cli-core function that its own pinned azure-cli-core no longer has:
+ansible-collections/azure#2157), so it could not reach the stand-in or Azure Stack. ``ansible``
+14 needs Python 3.12, so the venv is made with Python 3.12 (found on PATH or under pyenv);
+its modules run with that Python from the main venv's ansible-core controller (2.19 supports
+3.12 targets). A venv already made from the same requirements is kept (``.installed``).
 
 Used by tests/integration/peer_clients (azcollection's modules against the Azure stand-in)
 and by the benchmarks that compare them with calico.azure's (``make azcollection-venv``).
@@ -22,23 +27,57 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import install_collections  # noqa: E402  pylint: disable=wrong-import-position
-
-REPO = HERE.parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ROOT = REPO / ".cache" / "azcollection"
 VENV = ROOT / "venv"
 COLLECTIONS = ROOT / "collections"
 COLLECTION = COLLECTIONS / "ansible_collections" / "azure" / "azcollection"
 PYTHON = VENV / "bin" / "python"
-# The main venv's ansible-core major (tests/requirements.txt caps it the same way).
-ANSIBLE_CORE = "ansible-core>=2.19.0,<2.20.0"
+ANSIBLE_PACKAGE = "ansible==14.5.0"
+VENV_PYTHON = "3.12"
+WHEELS = ROOT / "wheels"
+
+
+def base_python(version: str = VENV_PYTHON) -> str:
+    """A runnable pythonX.Y: PATH first, then pyenv's versions."""
+    candidates = [shutil.which("python" + version)]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path("~/.pyenv").expanduser()))
+    candidates += sorted(str(p) for p in pyenv_root.glob("versions/%s.*/bin/python%s" % (version, version)))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    raise SystemExit("azcollection venv: no Python %s here (ansible %s needs it)" % (version, ANSIBLE_PACKAGE))
+
+
+def install_collection(python: str) -> str:
+    """Extract azure.azcollection from the ansible wheel; returns its version."""
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    version = ANSIBLE_PACKAGE.split("==")[1]
+    wheels = sorted(WHEELS.glob("ansible-%s-*.whl" % version))
+    if not wheels:
+        subprocess.run([python, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(WHEELS), ANSIBLE_PACKAGE],
+                       check=True)
+        wheels = sorted(WHEELS.glob("ansible-%s-*.whl" % version))
+    prefix = "ansible_collections/azure/azcollection/"
+    with zipfile.ZipFile(wheels[-1]) as archive:
+        manifest = json.loads(archive.read(prefix + "MANIFEST.json"))
+        wanted = manifest["collection_info"]["version"]
+        installed = COLLECTION / "MANIFEST.json"
+        if not installed.is_file() or json.loads(installed.read_text())["collection_info"]["version"] != wanted:
+            shutil.rmtree(COLLECTION, ignore_errors=True)
+            for member in archive.namelist():
+                if member.startswith(prefix) and not member.endswith("/"):
+                    archive.extract(member, COLLECTIONS)
+    return wanted
 
 
 def main_python() -> Path:
@@ -47,27 +86,19 @@ def main_python() -> Path:
 
 
 def ensure() -> dict:
-    install_collections.install(["azure.azcollection"], COLLECTIONS, REPO / ".cache" / "wheels")
+    python = base_python()
+    version = install_collection(python)
     requirements = COLLECTION / "requirements.txt"
-    spec = f"{ANSIBLE_CORE} {hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]}"
+    spec = "%s %s" % (ANSIBLE_PACKAGE, hashlib.sha256(requirements.read_bytes()).hexdigest()[:12])
     stamp = VENV / ".installed"
     if not stamp.exists() or stamp.read_text() != spec:
         if VENV.exists():
             shutil.rmtree(VENV)
-        base = subprocess.run(
-            [str(main_python()), "-c", "import sys; print(sys._base_executable)"],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip()
-        subprocess.run([base, "-m", "venv", str(VENV)], check=True)
-        subprocess.run(
-            [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             ANSIBLE_CORE, "-r", str(requirements)],
-            check=True,
-        )
+        subprocess.run([python, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "-r", str(requirements)], check=True)
         stamp.write_text(spec)
-    version = json.loads((COLLECTION / "MANIFEST.json").read_text())["collection_info"]["version"]
-    return {"python": str(PYTHON), "collections_path": str(COLLECTIONS), "azcollection": version,
-            "ansible_playbook": str(VENV / "bin" / "ansible-playbook")}
+    return {"python": str(PYTHON), "collections_path": str(COLLECTIONS), "azcollection": version}
 
 
 if __name__ == "__main__":

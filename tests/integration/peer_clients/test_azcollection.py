@@ -5,15 +5,20 @@
 """azure.azcollection, a client nobody here wrote, against the Azure stand-in.
 
 The modules a user of Calico on Azure would otherwise reach for (route table, route, subnet
-association, NIC IP forwarding, VM facts) run as users run them: ansible-playbook, the
+association, NIC IP forwarding, VM facts) run as users run them: ansible-playbook with the
 credential in the environment AWX injects (AZURE_CLIENT_ID, AZURE_SECRET, AZURE_TENANT,
-AZURE_SUBSCRIPTION_ID), AZURE_CLOUD_ENVIRONMENT set to the stand-in's cloud metadata URL
-(azcollection resolves every endpoint from it, as for Azure Stack) and REQUESTS_CA_BUNDLE to
-its CA (cert_validation_mode stays "validate"). Each goes check -> nothing written -> apply ->
-exact end state -> re-run unchanged with no write.
+AZURE_SUBSCRIPTION_ID) and REQUESTS_CA_BUNDLE set to the stand-in's CA (cert_validation_mode
+stays "validate"). A private cloud is named the way azcollection 3.21 documents it for Azure
+Stack: azure-cli-core loads the clouds from ARM_CLOUD_METADATA_URL (the stand-in's cloud
+metadata), AZURE_CLOUD_ENVIRONMENT names one by its ARM endpoint, and
+AZURE_DISABLE_INSTANCE_DISCOVERY=true keeps MSAL from asking login.microsoftonline.com about an
+authority it does not know; SSL_CERT_FILE makes urllib (azure-cli-core's metadata fetch) trust
+the stand-in's CA as REQUESTS_CA_BUNDLE does for requests. Each goes check -> nothing written -> apply -> exact end state ->
+re-run unchanged with no write.
 
 The modules run with the Python of azcollection's own venv (``make azcollection-venv``:
-its pinned azure-mgmt-* clash with the main venv's); the controller is the main venv's.
+azcollection 3.21.0 from ``ansible`` 14.5.0, Python 3.12; its pinned azure-mgmt-* clash with the
+main venv's); the controller is the main venv's ansible-core.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,7 +45,17 @@ TASK = "peer"
 # A module run that takes longer than this is a hang, not a slow run (the stand-in answers in ms).
 RUN_TIMEOUT = 240
 
-# Known gaps of the stand-in, fixed on branch azure-standin; strict, so the fix shows up here.
+# Every test: azcollection asks Entra ID for a token for the ARM endpoint without its trailing
+# slash ("https://host:port/.default" from resource_manager "https://host:port"); real Entra ID
+# accepts the ARM resource with or without it, the stand-in answers AADSTS500011. Strict, so the
+# stand-in's fix shows here (then the next gaps below decide which tests pass).
+pytestmark = pytest.mark.xfail(
+    strict=True,
+    reason="stand-in gap: Entra ID rejects the ARM audience without a trailing slash (AADSTS500011)",
+)
+
+# Known gaps of the stand-in, fixed on branch azure-standin (to be marked per test once the
+# audience gap above is fixed and the tests reach ARM).
 STANDIN_GAP_REFERENCES = "stand-in gap (branch azure-standin): references must be stored and returned as {id}"
 STANDIN_GAP_INSTANCE_VIEW = "stand-in gap (branch azure-standin): VM instanceView is not served"
 
@@ -61,13 +77,22 @@ def run(emu, azcollection, module: str, args: dict, *, check: bool = False) -> d
     playbook = json.dumps([{
         "name": "azcollection against the stand-in", "hosts": "localhost", "gather_facts": False,
         "tasks": [{"name": TASK, module: args}],
-    }])
+    }], indent=2)  # YAML text (JSON is YAML), multi-line so run_playbook takes it as text
     env = dict(emu.env())
     env.update({
+        "ARM_CLOUD_METADATA_URL": emu.metadata_url,
+        "AZURE_CLOUD_ENVIRONMENT": emu.base_url + "/",
+        "AZURE_DISABLE_INSTANCE_DISCOVERY": "true",
+        # azure-cli-core fetches the metadata with urllib, which trusts OpenSSL's store, not requests'.
+        "SSL_CERT_FILE": emu.ca_file,
         "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([azcollection["collections"], str(COLLECTIONS_DIR)]),
         "ANSIBLE_PYTHON_INTERPRETER": azcollection["python"],
     })
-    result = run_playbook(playbook, env=env, check=check, timeout=RUN_TIMEOUT)
+    # azure-cli-core caches the clouds it loaded in AZURE_CONFIG_DIR: a fresh one per run, as
+    # the stand-in's port differs per session.
+    with tempfile.TemporaryDirectory(prefix="azcollection-config-") as config_dir:
+        env["AZURE_CONFIG_DIR"] = config_dir
+        result = run_playbook(playbook, env=env, check=check, timeout=RUN_TIMEOUT)
     assert result.data, f"ansible-playbook gave no JSON result:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     task = result.task(TASK)
     assert not task.get("failed"), f"{module} failed: {task.get('msg')}\n{task.get('exception', '')[-2000:]}"
