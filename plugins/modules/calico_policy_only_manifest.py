@@ -65,6 +65,12 @@ options:
       - Keep a copy of the file as it was, named with a timestamp, before changing it.
     type: bool
     default: false
+  return_content:
+    description:
+      - Return the converted file as RV(content), for example to apply it with C(kubernetes.core.k8s) in the same
+        run, also in check mode, where the file itself is not written.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.files
@@ -156,6 +162,11 @@ changes:
     - "DaemonSet kube-system/calico-node container calico-node readinessProbe: removed -bird-ready"
     - "ConfigMap kube-system/calico-config key cni_network_config: CNI IPAM calico-ipam -> host-local"
     - "CALICO_NETWORKING_BACKEND: bird -> none (ConfigMap kube-system/calico-config key calico_backend)"
+content:
+  description: The converted file (what it holds after the run; in check mode, what it would hold).
+  returned: when O(return_content=true)
+  type: str
+  sample: "apiVersion: operator.tigera.io/v1\nkind: Installation\n..."
 backup_file:
   description: The copy made by O(backup=true).
   returned: when a backup was made
@@ -213,6 +224,7 @@ def main():
             cluster_cidr=dict(type="str"),
             calico_version=dict(type="str"),
             backup=dict(type="bool", default=False),
+            return_content=dict(type="bool", default=False),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
@@ -257,6 +269,8 @@ def main():
         release_known=conversion.release_known,
         changes=list(conversion.changes),
     )
+    if params["return_content"]:
+        result["content"] = conversion.text
     if module._diff:
         result["diff"] = dict(before=text, after=conversion.text, before_header=path, after_header=path)
     target = os.path.realpath(path)
