@@ -18,7 +18,7 @@ import pytest
 
 from ansible_collections.calico.azure.plugins.module_utils._calico.policy_only import convert
 from helpers.ansible_run import run_playbook
-from tests.helpers.shared import shared_dir
+from helpers.shared import shared_dir
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SYSTEM_PYTHON_LACKS_RUAMEL = (

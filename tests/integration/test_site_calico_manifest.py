@@ -25,7 +25,7 @@ import yaml
 
 from ansible_collections.calico.azure.plugins.module_utils._calico.policy_only import convert
 from helpers.ansible_run import REPO_ROOT, run_playbook
-from tests.helpers.shared import shared_dir
+from helpers.shared import shared_dir
 
 SUPPORT = REPO_ROOT / "tests" / "molecule_support"
 sys.path.insert(0, str(SUPPORT))

@@ -15,7 +15,7 @@ import yaml
 
 from ansible_collections.calico.azure.plugins.module_utils._calico.manifest import ManifestError, edit_manifest
 from ansible_collections.calico.azure.plugins.module_utils._calico.policy_only import convert
-from tests.helpers.shared import shared_dir
+from helpers.shared import shared_dir
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

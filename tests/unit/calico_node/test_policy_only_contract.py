@@ -36,7 +36,7 @@ import pytest
 import yaml
 
 from ansible_collections.calico.azure.plugins.module_utils._calico.policy_only import convert
-from tests.helpers.shared import shared_dir
+from helpers.shared import shared_dir
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ENCAPSULATION = ("CALICO_IPV4POOL_IPIP", "CALICO_IPV4POOL_VXLAN", "CALICO_IPV6POOL_VXLAN")
