@@ -187,3 +187,31 @@ def test_a_billion_laughs_manifest_is_refused_in_linear_time(fan_out):
 def test_aliases_that_stay_small_are_fine():
     text = node_manifest(image="calico/node:v3.28.5") + "---\n" + billion_laughs(levels=3, fan_out=3)
     assert convert(text, "calico.yaml").changes
+
+
+def changed_lines(before, after):
+    removed, added = [], []
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0):
+        if line.startswith(("---", "+++", "@@")):
+            continue
+        (removed if line.startswith("-") else added).append(line[1:])
+    return removed, added
+
+
+def test_a_users_edited_copy_is_converted_in_its_own_layout():
+    """Flow-style probe, one-line ipam, inline backend, CRLF line endings: each edit keeps the user's style."""
+    text = shared_dir("calico-manifests", "v3.28.5", "calico.yaml").read_text(encoding="utf-8")
+    edited = text.replace(
+        "              command:\n              - /bin/calico-node\n              - -felix-ready\n              - -bird-ready\n",
+        "              command: [\"/bin/calico-node\", \"-felix-ready\", \"-bird-ready\"]  # my probe\n",
+    ).replace('          "ipam": {\n              "type": "calico-ipam"\n          },\n',
+              '          "ipam": {"type": "calico-ipam", "assign_ipv4": "true"},\n')
+    assert edited.count("my probe") == 1 and '"assign_ipv4"' in edited
+    edited = edited.replace("\n", "\r\n")
+    result = convert(edited, "calico.yaml")
+    removed, added = changed_lines(edited.replace("\r\n", "\n"), result.text.replace("\r\n", "\n"))
+    assert ('              command: ["/bin/calico-node", "-felix-ready", "-bird-ready"]  # my probe' in removed
+            and '              command: ["/bin/calico-node", "-felix-ready"]  # my probe' in added)
+    assert '          "ipam": {"type": "host-local", "subnet": "usePodCidr"},' in added
+    assert "\r\n" in result.text and "\n" not in result.text.replace("\r\n", "")
+    assert convert(result.text, "calico.yaml").changes == []
