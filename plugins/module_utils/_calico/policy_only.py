@@ -483,7 +483,6 @@ def convert_manifest(text: str, path: str = "manifest", cluster_cidr: Optional[s
 # --- the operator's Installation --------------------------------------------
 
 
-
 def _yaml_scalar(value: str) -> str:
     return _m._render_scalar(value, "")
 
