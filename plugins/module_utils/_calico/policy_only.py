@@ -75,9 +75,13 @@ class Conversion:
 
 def _cidr(value: str, what: str) -> str:
     try:
-        return str(ipaddress.ip_network(str(value), strict=True))
+        network = ipaddress.ip_network(str(value), strict=True)
     except ValueError as exc:
         raise ManifestError("cluster_cidr %r is not a network address with prefix length (%s); %s" % (value, exc, what))
+    if network.version != 4:
+        raise ManifestError("cluster_cidr %s is IPv6; the default pool and the Azure routes here are IPv4, %s"
+                            % (network, what))
+    return str(network)
 
 
 # --- a tolerant JSON scanner -------------------------------------------------
@@ -447,7 +451,11 @@ def convert_manifest(text: str, path: str = "manifest", cluster_cidr: Optional[s
         cluster_cidr = _cidr(cluster_cidr, "use the cluster's --cluster-cidr, for example 10.244.0.0/16")
     editor = _m._Editor(text, path)
     docs = _m._parse_candidates(editor)
-    ds_doc, container_index, container = _m._find_calico_node(docs, path)
+    try:
+        ds_doc, container_index, container = _m._find_calico_node(docs, path)
+    except ManifestError as exc:
+        raise ManifestError("%s; or, for the Tigera operator, point path at the file with its Installation "
+                            "resource (custom-resources.yaml)" % exc)
     daemonset = ds_doc.node
     namespace = ((daemonset.get("metadata") or {}).get("namespace")) or "default"
     try:
@@ -660,7 +668,7 @@ def installation_problems(spec: Any) -> List[str]:
 def convert(text: str, path: str = "manifest", cluster_cidr: Optional[str] = None,
             calico_version: Optional[str] = None) -> Conversion:
     """A manifest or an operator Installation file, whichever ``text`` is."""
-    if _INSTALLATION.search(text) and "DaemonSet" not in text:
+    if _INSTALLATION.search(text):
         result = convert_installation(text, path, cluster_cidr)
         if calico_version:
             try:

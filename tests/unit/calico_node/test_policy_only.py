@@ -215,3 +215,23 @@ def test_a_users_edited_copy_is_converted_in_its_own_layout():
     assert '          "ipam": {"type": "host-local", "subnet": "usePodCidr"},' in added
     assert "\r\n" in result.text and "\n" not in result.text.replace("\r\n", "")
     assert convert(result.text, "calico.yaml").changes == []
+
+
+def test_neither_a_calico_node_manifest_nor_an_installation_says_both_are_accepted():
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\n"
+    with pytest.raises(ManifestError, match="no DaemonSet with a calico-node container .* Installation resource"):
+        convert(text, "x.yaml")
+
+
+def test_an_ipv6_cluster_cidr_is_refused():
+    with pytest.raises(ManifestError, match="cluster_cidr fd00::/64 is IPv6"):
+        convert(node_manifest(), "calico.yaml", cluster_cidr="fd00::/64")
+
+
+def test_an_installation_next_to_the_operators_crds_is_still_an_installation():
+    crd = ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: x\n"
+           "spec:\n  names:\n    kind: Installation\n  description: a DaemonSet is mentioned here\n")
+    installation = ("apiVersion: operator.tigera.io/v1\nkind: Installation\nmetadata:\n  name: default\nspec:\n"
+                    "  calicoNetwork:\n    ipPools:\n    - cidr: 10.1.0.0/16\n      encapsulation: IPIP\n")
+    result = convert(crd + "---\n" + installation, "operator.yaml")
+    assert result.kind == "installation" and result.text.startswith(crd)
