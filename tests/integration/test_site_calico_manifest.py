@@ -68,9 +68,9 @@ def write_inventory(world, path: Path, **group_vars) -> Path:
     return path
 
 
-def run_site(world, tmp_path, name, **group_vars):
+def run_site(world, tmp_path, name, check=False, **group_vars):
     inventory = write_inventory(world, tmp_path / ("%s.yml" % name), **group_vars)
-    return run_playbook(SITE, inventory=inventory, timeout=900)
+    return run_playbook(SITE, inventory=inventory, timeout=900, check=check, diff=check)
 
 
 def test_broken_calico_preconditions_stop_the_run_before_any_azure_write(world, tmp_path):
@@ -111,6 +111,14 @@ def test_the_manifest_on_the_control_node_is_converted_once_and_a_rerun_changes_
     shutil.copyfile(shared_dir("calico-manifests", "v3.32.1", "calico.yaml"), manifest)
     original = manifest.read_text()
     expected = convert(original, str(manifest), cluster_cidr=world["names"]["cluster_cidr"]).text
+    writes = counts(world)["writes"]
+    check = run_site(world, tmp_path, "check", check=True, calico_node_manifest_path=str(manifest))
+    assert check.rc == 0, check.stdout[-4000:]
+    assert manifest.read_text() == original and counts(world)["writes"] == writes
+    [preview] = [t for t in check.tasks() if t["task"]["name"].endswith("Turn the file into Calico's policy-only install")]
+    preview = list(preview["hosts"].values())[0]
+    assert preview["changed"] and preview["diff"]["after"] == expected
+
     result = run_site(world, tmp_path, "good", calico_node_manifest_path=str(manifest))
     assert result.rc == 0, result.stdout[-4000:]
     assert manifest.read_text() == expected
@@ -130,3 +138,62 @@ def test_the_manifest_on_the_control_node_is_converted_once_and_a_rerun_changes_
     assert manifest.read_text() == expected
     assert again.changed_count == 0, json.dumps(again.stats())
     assert counts(world)["writes"] == writes
+
+
+def calico_node_manifest(tmp_path) -> Path:
+    """A user's manifest: the calico-config ConfigMap and calico-node DaemonSet of v3.32.1's calico.yaml, as written there.
+
+    The Kubernetes stand-in serves nodes, namespaces, ConfigMaps, DaemonSets and CRDs; the
+    ServiceAccounts, RBAC rules and Deployments of the full file are not what this test is about.
+    """
+    text = shared_dir("calico-manifests", "v3.32.1", "calico.yaml").read_text(encoding="utf-8")
+    documents = [d for d in text.split("\n---\n") if "\nkind: ConfigMap\n" in "\n" + d or "\nkind: DaemonSet\n" in "\n" + d]
+    documents = [d for d in documents if "name: calico-config" in d or "name: calico-node\n" in d]
+    assert len(documents) == 2
+    path = tmp_path / "calico-node.yaml"
+    path.write_text("---\n".join(d.strip("\n") + "\n" for d in documents))
+    return path
+
+
+def test_apply_to_the_cluster_check_once_and_a_rerun_sends_no_write(world, tmp_path):
+    from k8s_emulator import Emulator
+
+    manifest = calico_node_manifest(tmp_path)
+    original = manifest.read_text()
+    expected = convert(original, str(manifest), cluster_cidr=world["names"]["cluster_cidr"]).text
+    expected_docs = [d for d in yaml.safe_load_all(expected) if d]
+    with Emulator(seed="default.yml") as cluster:
+        settings = {"calico_node_manifest_path": str(manifest), "calico_node_apply": True,
+                    "calico_azure_kubernetes": {"kubeconfig": cluster.kubeconfig}}
+
+        check = run_site(world, tmp_path, "apply-check", check=True, **settings)
+        assert check.rc == 0, check.stdout[-4000:]
+        assert cluster.counts()["writes"] == 0 and manifest.read_text() == original
+        [compare] = [t for t in check.tasks() if t["task"]["name"].endswith("Compare the converted resources with the cluster")]
+        assert list(compare["hosts"].values())[0]["changed"] is True
+
+        cluster.clear_log()
+        applied = run_site(world, tmp_path, "apply", **settings)
+        assert applied.rc == 0, applied.stdout[-4000:]
+        assert manifest.read_text() == expected
+        writes = [r for r in cluster.requests() if r["verb"] not in ("get", "list", "watch", "discovery", None)
+                  and not r["dry_run"]]
+        # One server-side apply per object, with the field manager, from one host.
+        assert sorted((r["verb"], r["resource"], r["name"]) for r in writes) == [
+            ("patch", "configmaps", "calico-config"), ("patch", "daemonsets", "calico-node")]
+        assert {r["field_manager"] for r in writes} == {"calico-azure"}
+        assert {r["content_type"] for r in writes} == {"application/apply-patch+yaml"}
+        live_cm = cluster.get_object("ConfigMap", "calico-config", "kube-system")
+        assert live_cm["data"] == [d for d in expected_docs if d["kind"] == "ConfigMap"][0]["data"]
+        live_ds = cluster.get_object("DaemonSet", "calico-node", "kube-system", api_version="apps/v1")
+        expected_ds = [d for d in expected_docs if d["kind"] == "DaemonSet"][0]
+        live_node = [c for c in live_ds["spec"]["template"]["spec"]["containers"] if c["name"] == "calico-node"][0]
+        want_node = [c for c in expected_ds["spec"]["template"]["spec"]["containers"] if c["name"] == "calico-node"][0]
+        assert live_node["readinessProbe"] == want_node["readinessProbe"]
+        assert live_node["env"] == want_node["env"]
+
+        cluster.clear_log()
+        again = run_site(world, tmp_path, "apply-again", **settings)
+        assert again.rc == 0, again.stdout[-4000:]
+        assert cluster.counts()["writes"] == 0
+        assert again.changed_count == 0, json.dumps(again.stats())
