@@ -36,11 +36,12 @@ class ControlApi:
 
     def requests(self) -> list[dict]:
         """The request log: method, path, query, verb, group, version, resource, subresource, name, namespace,
-        status, content_type, accept, user_agent, field_manager, dry_run, body, ms. Tokens are never logged."""
+        status, mutated, content_type, accept, user_agent, field_manager, dry_run, body, ms. Tokens are never logged."""
         return self._call("requests")
 
     def counts(self) -> dict:
-        """{"reads", "writes" (successful, not dry-run), "discovery", "by_verb", "by_resource", "requests"}."""
+        """{"reads", "writes" (requests that changed stored state), "write_requests" (successful write verbs,
+        dry runs excluded, no-ops included), "discovery", "by_verb", "by_resource", "requests"}."""
         return self._call("counts")
 
     def clear_log(self) -> None:

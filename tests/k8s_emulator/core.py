@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import errors, managed, resources, validation
+from . import errors, managed, resources, tables, validation
 from .clone import clone
 from .errors import ApiError
 from .patch import json_patch, list_strategy, merge_patch, strategic_merge_patch
@@ -220,7 +220,7 @@ class K8sCore:
         with self.lock:
             by_verb: dict[str, int] = {}
             by_resource: dict[str, dict[str, int]] = {}
-            reads = writes = 0
+            reads = writes = write_requests = 0
             for entry in self.log:
                 verb = entry["verb"]
                 if not verb or verb == "discovery":
@@ -232,9 +232,10 @@ class K8sCore:
                 if verb in READ_VERBS:
                     reads += 1
                 elif entry["status"] is not None and entry["status"] < 400 and not entry["dry_run"]:
-                    writes += 1
+                    write_requests += 1
+                    writes += 1 if entry.get("mutated") else 0
             discovery = sum(1 for e in self.log if e["verb"] == "discovery")
-            return {"reads": reads, "writes": writes, "discovery": discovery, "by_verb": by_verb,
+            return {"reads": reads, "writes": writes, "write_requests": write_requests, "discovery": discovery, "by_verb": by_verb,
                     "by_resource": by_resource, "requests": len(self.log)}
 
     def inject_faults(self, status: int = 500, count: int = 1, method: str | None = None,
@@ -308,6 +309,7 @@ class K8sCore:
         started = time.perf_counter()
         request = Request(method, target, headers, body)
         extra_headers: dict = {}
+        revision_before = self.revision
         try:
             with self.lock:
                 fault = next((f for f in self.faults if f.matches(request)), None)
@@ -319,16 +321,22 @@ class K8sCore:
                         error.headers["Retry-After"] = str(int(fault.retry_after))
                     raise error
                 status, payload = self._route(request)
+                # Serialised under the lock: answers may share dicts with the store (lists do, for speed).
+                content = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
         except ApiError as error:
-            status, payload, extra_headers = error.code, error.status(), error.headers
+            status, extra_headers = error.code, error.headers
+            content = json.dumps(error.status(), separators=(",", ":")).encode()
         if self.request_ms:
             time.sleep(self.request_ms / 1000.0)
         request.entry["status"] = status
+        request.entry["mutated"] = self.revision != revision_before
         request.entry["ms"] = round((time.perf_counter() - started) * 1000, 3)
         with self.lock:
             self.log.append(request.entry)
-        content = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
         out_headers = {"Content-Type": JSON, "Cache-Control": "no-cache, private", **extra_headers}
+        if request.entry.get("warnings"):
+            # The API server's warning headers (kubectl prints them as "Warning: ...").
+            out_headers["Warning"] = ", ".join('299 - ' + json.dumps(w) for w in request.entry["warnings"])
         return status, out_headers, content
 
     def _authenticate(self, request: Request) -> str:
@@ -421,7 +429,11 @@ class K8sCore:
         return obj
 
     def _verb_get(self, request, rtype, namespace, name, subresource):
-        return 200, self._present(self._get_existing(rtype, namespace, name))
+        obj = self._present(self._get_existing(rtype, namespace, name))
+        if tables.wants_table(request.headers.get("accept")):
+            return 200, tables.table(rtype, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                                     request.query.get("includeObject", "Metadata"))
+        return 200, obj
 
     def _present(self, obj: dict) -> dict:
         return clone(obj)
@@ -430,9 +442,9 @@ class K8sCore:
         query = request.query
         labels = label_matcher(query.get("labelSelector"))
         fields = field_matcher(query.get("fieldSelector"), rtype.namespaced)
-        items = [obj for key, obj in sorted(self.objects.items(), key=lambda kv: (kv[0][2], kv[0][3]))
-                 if key[:2] == (rtype.group, rtype.plural) and (not namespace or key[2] == namespace)
-                 and labels(obj["metadata"].get("labels")) and fields(obj)]
+        items = [obj for key, obj in sorted(((k, o) for k, o in self.objects.items()
+                                             if k[:2] == (rtype.group, rtype.plural)), key=lambda kv: (kv[0][2], kv[0][3]))
+                 if (not namespace or key[2] == namespace) and labels(obj["metadata"].get("labels")) and fields(obj)]
         list_rv = str(self.revision)
         start = ""
         token = query.get("continue")
@@ -455,13 +467,12 @@ class K8sCore:
             meta["continue"] = base64.b64encode(json.dumps(
                 {"v": "meta.k8s.io/v1", "rv": int(list_rv), "start": last + "\u0000"}).encode()).decode().rstrip("=")
             meta["remainingItemCount"] = remaining
-        shown = []
-        for obj in items:
-            obj = self._present(obj)
-            if rtype.builtin:
-                obj.pop("apiVersion", None)
-                obj.pop("kind", None)
-            shown.append(obj)
+        # Shallow views, not copies: stored objects are never changed in place (writes store new dicts),
+        # and the answer is serialised before the lock is released.
+        shown = [{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")} if rtype.builtin else obj
+                 for obj in items]
+        if tables.wants_table(request.headers.get("accept")):
+            return 200, tables.table(rtype, shown, meta, query.get("includeObject", "Metadata"))
         return 200, {"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": meta, "items": shown}
 
     @staticmethod
@@ -624,13 +635,13 @@ class K8sCore:
 
     def _own(self, entries: list, manager: str, operation: str, rtype, changed: set, removed: set, subresource: str,
              replace: bool = False, forced: set | None = None) -> list:
-        out, mine = [], None
+        out, mine, position = [], None, None
         for entry in entries:
             paths = managed.from_fields_v1(entry.get("fieldsV1", {}))
             same = (entry.get("manager") == manager and entry.get("operation") == operation
                     and entry.get("subresource", "") == subresource)
             if same:
-                mine = paths
+                mine, position = paths, len(out)
                 continue
             if operation == "Apply":
                 paths -= forced or set()
@@ -645,7 +656,9 @@ class K8sCore:
         else:
             mine_paths = (mine | changed) - removed
         if mine_paths or operation == "Apply":
-            out.append(self._managed_entry(manager, operation, rtype, mine_paths, subresource))
+            # An owner keeps its place in the list: a no-op write leaves managedFields as they were.
+            out.insert(len(out) if position is None else position,
+                       self._managed_entry(manager, operation, rtype, mine_paths, subresource))
         return out
 
     def _verb_patch(self, request, rtype, namespace, name, subresource):
@@ -682,13 +695,14 @@ class K8sCore:
     def _apply(self, request, rtype, namespace, name, subresource):
         manager = request.query.get("fieldManager")
         if not manager:
-            raise errors.bad_request("PATCH /apply requires a fieldManager query parameter"
-                                     if False else "fieldManager is required for apply requests")
+            raise errors.bad_request("fieldManager is required for apply requests")
         force = request.query.get("force") in ("true", "1")
         config = self._decode(request, allow_yaml=True)
         config = self._check_body(rtype, config, namespace, name)
         strategy = self.strategy(rtype)
-        fields = managed.field_paths(config, strategy)
+        pruned = clone(config)
+        validation.prune_custom(rtype, pruned)
+        fields = managed.field_paths(pruned, strategy)
         old = self.objects.get(self._key(rtype, namespace, name))
         if old is None:
             self._require_namespace(rtype, namespace)

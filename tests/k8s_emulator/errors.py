@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class ApiError(Exception):
     """An answer other than success; ``status()`` is the body the API server sends."""
@@ -63,8 +65,6 @@ def invalid(kind: str, group: str, name: str, causes: list[dict]) -> ApiError:
 
 def field_error(kind: str, field: str, detail: str = "", value=None) -> dict:
     """One field error in the API server's words (k8s.io/apimachinery/pkg/util/validation/field)."""
-    import json
-
     if kind == "Forbidden":
         return {"reason": "FieldValueForbidden", "message": f"Forbidden: {detail}", "field": field}
     if kind == "Required":
@@ -77,17 +77,14 @@ def field_error(kind: str, field: str, detail: str = "", value=None) -> dict:
                 "field": field}
     if kind == "TypeInvalid":
         return {"reason": "FieldValueTypeInvalid", "message": f"Invalid value: {_show(value)}: {detail}", "field": field}
-    if kind == "Unknown":
-        return {"reason": "FieldValueInvalid", "message": f"Invalid value: {_show(value)}: {detail}", "field": field}
     return {"reason": "FieldValueInvalid", "message": f"Invalid value: {_show(value)}: {detail}", "field": field}
 
 
 def _show(value) -> str:
-    import json
-
-    if isinstance(value, list):
-        return "[]string{" + ", ".join(json.dumps(v) for v in value) + "}" if all(isinstance(v, str) for v in value) else json.dumps(value)
-    if isinstance(value, (dict,)):
+    """A value as field.Invalid prints it (Go's %#v for string slices, JSON otherwise, "object" for maps)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "[]string{" + ", ".join(json.dumps(v) for v in value) + "}"
+    if isinstance(value, dict):
         return '"object"'
     return json.dumps(value)
 
@@ -101,9 +98,9 @@ def unauthorized() -> ApiError:
 
 
 def forbidden(user: str, verb: str, plural: str, group: str, name: str = "", namespace: str = "") -> ApiError:
-    resource = f'resource "{plural}" in API group "{group}"'
+    subject = qualified(plural, group) + (f' "{name}"' if name else "")
     where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-    message = f'{qualified(plural, group)}{(" " + chr(34) + name + chr(34)) if name else ""} is forbidden: User "{user}" cannot {verb} {resource}{where}'
+    message = f'{subject} is forbidden: User "{user}" cannot {verb} resource "{plural}" in API group "{group}"{where}'
     return ApiError(403, "Forbidden", message, _details(name, group, plural))
 
 

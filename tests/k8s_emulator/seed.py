@@ -153,6 +153,10 @@ def nodes_for(count: int, subscription: str = "00000000-0000-0000-0000-000000000
 
     pool = ipaddress.ip_network(pod_cidr_base).subnets(new_prefix=pod_cidr_prefix)
     subnet = ipaddress.ip_network(subnet_base)
+    capacity = 2 ** (pod_cidr_prefix - ipaddress.ip_network(pod_cidr_base).prefixlen)
+    if assign_pod_cidrs and count > capacity:
+        raise ValueError(f"nodes_for: {pod_cidr_base} holds {capacity} /{pod_cidr_prefix} pod CIDRs, not {count}; "
+                         "pass a larger pod_cidr_base")
     nodes = []
     for index in range(count):
         cidr = str(next(pool))

@@ -109,8 +109,12 @@ def _validate_node(obj: dict, old: dict | None) -> None:
     if old is not None:
         old_spec = old.get("spec", {})
         old_cidrs = old_spec.get("podCIDRs") or []
-        if old_cidrs and (len(old_cidrs) != len(cidrs) or any(a != b for a, b in zip(old_cidrs, cidrs))):
+        # As ValidateNodeUpdate: one error for a length change, else one per position that changed.
+        if old_cidrs and len(old_cidrs) != len(cidrs):
             causes.append(field_error("Forbidden", "spec.podCIDRs", POD_CIDR_FORBIDDEN))
+        elif old_cidrs:
+            causes.extend(field_error("Forbidden", "spec.podCIDRs", POD_CIDR_FORBIDDEN)
+                          for before, after in zip(old_cidrs, cidrs) if before != after)
         old_provider = old_spec.get("providerID") or ""
         if old_provider and old_provider != (spec.get("providerID") or ""):
             causes.append(field_error("Forbidden", "spec.providerID", PROVIDER_ID_FORBIDDEN))
@@ -124,7 +128,7 @@ def _validate_crd(obj: dict) -> None:
     expected = f"{names.get('plural')}.{spec.get('group')}"
     if obj["metadata"]["name"] != expected:
         raise invalid("CustomResourceDefinition", "apiextensions.k8s.io", obj["metadata"]["name"], [field_error(
-            "Invalid", "metadata.name", f'must be spec.names.plural+"."+spec.group', obj["metadata"]["name"])])
+            "Invalid", "metadata.name", 'must be spec.names.plural+"."+spec.group', obj["metadata"]["name"])])
 
 
 def has_status_subresource(crd: dict | None, version: str) -> bool:
@@ -180,8 +184,7 @@ def _walk(value, schema: dict, path: str, causes: list, unknown: list):
         return None
     if schema.get("x-kubernetes-int-or-string"):
         if not isinstance(value, (int, str)) or isinstance(value, bool):
-            causes.append(field_error("TypeInvalid", path, 'must be of type integer or string' if False else
-                                      "must be of type string", value))
+            causes.append(field_error("TypeInvalid", path, "must be of type string", value))
         return None
     expected = schema.get("type")
     if expected and not _type_ok(value, expected):
@@ -220,6 +223,19 @@ def _walk(value, schema: dict, path: str, causes: list, unknown: list):
     return None
 
 
+def prune_custom(rtype, obj: dict) -> None:
+    """Drop fields the schema does not declare (what the API server does before computing field sets)."""
+    if rtype.builtin or not rtype.schema:
+        return
+    schema = rtype.schema
+    for key in [k for k in obj if k not in ("apiVersion", "kind", "metadata")]:
+        props = schema.get("properties") or {}
+        if key not in props and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            del obj[key]
+        elif key in props:
+            _walk(obj[key], props[key], key, [], [])
+
+
 def validate_custom(rtype, obj: dict, field_validation: str = "Warn") -> list[str]:
     schema = rtype.schema or {}
     causes, unknown = [], []
@@ -241,7 +257,8 @@ def validate_custom(rtype, obj: dict, field_validation: str = "Warn") -> list[st
     finally:
         obj["metadata"] = metadata
     if unknown and field_validation == "Strict":
-        raise bad_request("strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown))
+        raise bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+                          "strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown))
     if causes:
         raise invalid(rtype.kind, rtype.group, metadata.get("name", ""), causes)
     if unknown and field_validation == "Warn":

@@ -153,3 +153,46 @@ def test_installation_crd_served_and_validated(k8s_emulator, kubeconfig):
             '{"spec":{"calicoNetwork":{"bgp":"Disabled"}}}')
     assert k8s_emulator.get_object("Installation", "default", api_version="operator.tigera.io/v1")["spec"][
         "calicoNetwork"] == {"bgp": "Disabled"}
+
+
+@pytest.mark.k8s_seed({"crds": ["installation"]})
+def test_server_side_apply_installation_strict_fields(k8s_emulator, kubeconfig):
+    manifest = """apiVersion: operator.tigera.io/v1
+kind: Installation
+metadata: {name: default}
+spec: {cni: {type: Calico}, %s}
+"""
+    proc = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=manifest % "bogus: 1", check=False)
+    assert proc.returncode == 1
+    assert ('Installation in version "v1" cannot be handled as a Installation: strict decoding error: '
+            'unknown field "spec.bogus"') in proc.stderr
+    assert k8s_emulator.counts()["writes"] == 0
+    warned = kubectl(kubeconfig, "apply", "--server-side", "--validate=warn", "-f", "-", stdin=manifest % "bogus: 1")
+    assert 'Warning: unknown field "spec.bogus"' in warned.stderr
+    stored = k8s_emulator.get_object("Installation", "default", api_version="operator.tigera.io/v1")
+    assert stored["spec"] == {"cni": {"type": "Calico"}}
+    assert [m["manager"] for m in stored["metadata"]["managedFields"]] == ["kubectl"]
+    owned = stored["metadata"]["managedFields"][0]["fieldsV1"]
+    assert owned == {"f:spec": {"f:cni": {"f:type": {}}}}  # the pruned field is nobody's
+
+
+def test_default_output_is_the_servers_table(kubeconfig):
+    lines = kubectl(kubeconfig, "get", "nodes").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert lines[1].split()[:3] == ["node-0", "Ready", "control-plane"]
+    assert lines[2].split()[2] == "<none>" and lines[2].split()[-1] == "v1.32.4"
+    empty = kubectl(kubeconfig, "get", "cm", "-n", "kube-system")
+    assert empty.stdout == "" and empty.stderr.strip() == "No resources found in kube-system namespace."
+
+
+def test_replace_with_stale_resource_version_is_conflict(k8s_emulator, kubeconfig):
+    node = json.loads(kubectl(kubeconfig, "get", "node", "node-1", "-o", "json").stdout)
+    kubectl(kubeconfig, "label", "node", "node-1", "moved=on")
+    node["metadata"]["labels"]["stale"] = "yes"
+    proc = kubectl(kubeconfig, "replace", "-f", "-", stdin=json.dumps(node), check=False)
+    assert proc.returncode == 1
+    assert ('Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on nodes '
+            '"node-1": the object has been modified; please apply your changes to the latest version and try again'
+            in proc.stderr)
+    assert "stale" not in k8s_emulator.node("node-1")["metadata"]["labels"]
+    assert k8s_emulator.counts()["writes"] == 1

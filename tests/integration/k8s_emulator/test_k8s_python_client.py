@@ -191,3 +191,28 @@ def test_dynamic_client_server_side_apply_ownership(k8s_emulator, dynamic):
         installations.patch(body=body, name="default", content_type="application/apply-patch+yaml")
     assert caught.value.status == 400
     assert k8s_emulator.counts()["writes"] == 3
+
+
+def test_status_subresource_is_separate_from_the_main_resource(k8s_emulator, core_v1):
+    ignored = core_v1.patch_node("node-0", {"status": {"conditions": [{"type": "Ready", "status": "False"}]},
+                                            "metadata": {"labels": {"seen": "yes"}}})
+    assert ignored.status.conditions[0].status == "True" and ignored.metadata.labels["seen"] == "yes"
+    changed = core_v1.patch_node_status("node-0", {"status": {"conditions": [{"type": "Ready", "status": "False"}]},
+                                                   "metadata": {"labels": {"via-status": "yes"}}})
+    assert changed.status.conditions[0].status == "False"
+    assert "via-status" not in changed.metadata.labels
+    ready = [c for c in k8s_emulator.node("node-0")["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready[0]["status"] == "False" and ready[0]["reason"] == "KubeletReady"  # merged by type
+
+
+@pytest.mark.k8s_seed({"nodes": [{"name": "dual", "podCIDRs": ["10.244.0.0/24", "fd00:10:244::/64"]}]})
+def test_each_changed_pod_cidr_position_is_one_error(core_v1):
+    with pytest.raises(ApiException) as caught:
+        # merge patch: podCIDRs carries patchStrategy=merge, so a strategic merge would add, not replace.
+        core_v1.patch_node("dual", {"spec": {"podCIDRs": ["10.244.9.0/24", "fd00:10:249::/64"]}},
+                           _content_type="application/merge-patch+json")
+    status = _status(caught.value)
+    assert [c["field"] for c in status["details"]["causes"]] == ["spec.podCIDRs", "spec.podCIDRs"]
+    assert status["message"] == ('Node "dual" is invalid: [spec.podCIDRs: Forbidden: node updates may not change '
+                                 'podCIDR except from "" to valid, spec.podCIDRs: Forbidden: node updates may not '
+                                 'change podCIDR except from "" to valid]')
