@@ -118,6 +118,8 @@ notes:
   - The reverse of policy-only mode is not only the backend. Switching from V(none) to V(bird) also needs BGP
     reachability between the nodes, and Azure drops IP-in-IP, so V(vxlan) is the usual overlay choice on Azure.
 seealso:
+  - module: calico.azure.calico_policy_only_manifest
+    description: Turns a whole manifest or operator Installation into Calico's policy-only install (probes, IPAM, pools).
   - name: Configuring calico/node (environment variables)
     description: The reference for CALICO_NETWORKING_BACKEND and the pool variables.
     link: https://docs.tigera.io/calico/latest/reference/configure-calico-node

@@ -260,10 +260,60 @@ def _load_all(text: str, path: str, typ: str, first_line: int = 0) -> List[Any]:
     if typ == "rt":
         yaml.preserve_quotes = True
     try:
-        return list(yaml.load_all(text))
+        docs = list(yaml.load_all(text))
     except YAMLError as exc:
         where = " (in the document starting at line %d)" % (first_line + 1) if first_line else ""
         raise ManifestError("%s is not valid YAML%s: %s" % (path, where, " ".join(str(exc).split())))
+    for doc in docs:
+        size = expanded_size(doc)
+        if size > MAX_EXPANDED_NODES:
+            raise ManifestError(
+                "%s: a document (starting at line %d) expands its YAML aliases to more than %d values; "
+                "aliases that multiply like this (a \"billion laughs\" document) are refused, write the values out"
+                % (path, first_line + 1, MAX_EXPANDED_NODES)
+            )
+    return docs
+
+
+# Upstream calico.yaml (v3.32.1, 350 KB) has about 60,000 values and no aliases;
+# a manifest whose aliases expand past this is not a manifest but an attack.
+MAX_EXPANDED_NODES = 2000000
+
+
+def expanded_size(root: Any) -> int:
+    """How many values ``root`` has with every alias written out, in time linear in the distinct nodes.
+
+    Loaders build an alias as a second reference to the same object, so the
+    expanded size of a node is computed once per object (memoised by id) and
+    never by walking the expansion, which is what makes comparing a "billion
+    laughs" document take minutes.
+    """
+    sizes: Dict[int, int] = {}
+    visiting = set()
+    stack: List[Tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if isinstance(node, dict):
+            children = [v for pair in node.items() for v in pair]
+        elif isinstance(node, list):
+            children = list(node)
+        else:
+            continue  # a scalar counts 1, below
+        if children_done:
+            visiting.discard(key)
+            sizes[key] = min(1 + sum(sizes.get(id(c), 1) for c in children), MAX_EXPANDED_NODES + 1)
+            continue
+        if key in sizes:
+            continue
+        visiting.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in visiting:  # a recursive alias: its expansion never ends
+                return MAX_EXPANDED_NODES + 1
+            if isinstance(child, (dict, list)) and id(child) not in sizes:
+                stack.append((child, False))
+    return sizes.get(id(root), 1)
 
 
 def _check_syntax(text: str, path: str) -> None:

@@ -84,3 +84,42 @@ def backend_support_error(backend: str, version_text: Optional[str]) -> Optional
         _WHY.get(backend, "not a documented value"),
         ", ".join(sorted(backends)),
     )
+
+
+# ---------------------------------------------------------------------------
+# Policy-only conversion: which release the manifest is for, and the facts
+# that differ between releases. Compared against Calico's own
+# calico-policy-only.yaml of v3.5, v3.28.5 and v3.32.1 (../shared/calico-manifests).
+
+# The releases these rules were derived from and checked against. A release
+# outside this range is "unknown": it is converted only when its manifest has
+# the shape the rules expect (see policy_only.py), never on the version alone.
+OLDEST_KNOWN_RELEASE = (3, 0)
+NEWEST_KNOWN_RELEASE = (3, 32)
+
+# USE_POD_CIDR ("Configure route aggregation based on pod CIDR"): documented
+# from v3.7 (v3.7 reference/node/configuration.md; the v3.7.0 release notes
+# list host-local IPAM with usePodCidr for policy-only clusters). v3.28.5 and
+# v3.32.1 calico-policy-only.yaml set it to "true"; v3.5's does not, and a
+# v3.5 calico-node ignores it.
+USE_POD_CIDR_SINCE = (3, 7)
+
+# The calico/node image names a release: docker.io/calico/node:v3.28.5,
+# quay.io/calico/node:v3.32.1, calico/node:v3.5.8.
+_NODE_IMAGE_RE = re.compile(r"(?:^|/)calico/(?:node|cni):v?(\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?)\s*$")
+
+
+def release_from_image(image: str) -> Optional[str]:
+    """``"quay.io/calico/node:v3.32.1"`` -> ``"3.32.1"``; None for other images or tags."""
+    match = _NODE_IMAGE_RE.search(str(image or ""))
+    return match.group(1) if match else None
+
+
+def release_is_known(version: Tuple[int, int]) -> bool:
+    """True when the release lies in the range the policy-only rules were checked against."""
+    return OLDEST_KNOWN_RELEASE <= version <= NEWEST_KNOWN_RELEASE
+
+
+def sets_use_pod_cidr(version: Optional[Tuple[int, int]]) -> bool:
+    """Whether that release's policy-only manifest sets USE_POD_CIDR (unknown: assume a current release)."""
+    return version is None or version >= USE_POD_CIDR_SINCE
