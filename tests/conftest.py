@@ -29,6 +29,6 @@ for path in (str(TESTS_DIR), str(COLLECTIONS_DIR)):
         sys.path.insert(0, path)
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_DIR))
 
-# Fixtures of the Azure stand-in (azure_emulator, ...), once it exists.
-if (TESTS_DIR / "azure_emulator" / "pytest_plugin.py").exists():
-    pytest_plugins = ["azure_emulator.pytest_plugin"]
+# Fixtures of the stand-ins (azure_emulator, k8s_emulator, kubeconfig, ...).
+pytest_plugins = [name + ".pytest_plugin" for name in ("azure_emulator", "k8s_emulator")
+                  if (TESTS_DIR / name / "pytest_plugin.py").exists()]
