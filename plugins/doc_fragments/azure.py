@@ -100,6 +100,7 @@ options:
   validate_certs:
     description:
       - Whether to verify TLS certificates. Only switch off for testing.
+      - When V(false), the module warns, naming the endpoint whose certificate is not checked.
     type: bool
     default: true
   max_retries:
@@ -107,8 +108,19 @@ options:
       - How many times a request is retried after a throttling answer (429, including
         C(RetryableErrorDueToAnotherOperation)), a server error (408, 500, 502, 503, 504) or a broken connection.
         Waits follow the server's C(Retry-After), otherwise an exponential backoff capped at 60 seconds.
+      - Writes throttled with C(SubscriptionRequestsThrottled) are not bound by this count; see O(throttling_deadline).
     type: int
     default: 6
+  throttling_deadline:
+    description:
+      - Seconds the module keeps waiting out write throttling of the subscription (429
+        C(SubscriptionRequestsThrottled)) before it fails. Each throttled write is sent again after the
+        C(Retry-After) Azure announced, without a retry count cap, until this many seconds after the module started.
+      - While Azure throttles, or its C(x-ms-ratelimit-remaining-subscription-writes) header reports few writes left,
+        the module sends fewer writes at once (down to one), and more again as the budget refills.
+    type: int
+    default: 900
+    version_added: 0.2.0
 requirements:
   - python >= 3.8
   - azure-identity >= 1.15.0

@@ -455,6 +455,11 @@ def module_options():
             ),
         ),
         force_subnet_association=dict(type="bool", default=False),
+        replace_subnet_route_table=dict(type="str"),
+        cluster_name=dict(type="str"),
+        node_pool=dict(type="str"),
+        purge_foreign_routes=dict(type="bool", default=False),
+        allow_empty_purge=dict(type="bool", default=False),
         disable_bgp_route_propagation=dict(type="bool"),
         tags=dict(type="dict"),
         purge_tags=dict(type="bool", default=False),
@@ -465,7 +470,7 @@ def main():
     module = AzureModule(
         argument_spec=AzureModule.argument_spec(**module_options()),
         supports_check_mode=True,
-        required_if=[("purge_routes", True, ("cluster_cidr",))],
+        required_if=[("purge_routes", True, ("cluster_cidr",)), ("purge_foreign_routes", True, ("cluster_name",))],
     )
     with module.azure_errors():
         converger = RouteTableConverger(

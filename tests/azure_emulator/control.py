@@ -22,7 +22,7 @@ from .responses import Response
 OPERATIONS = (
     "counts", "requests", "clear_log", "reset", "inject_faults", "fail_next_lro", "set_latency", "set_page_size",
     "set_rate_limits", "get_resource", "put_resource", "mutate", "delete_resource", "schedule_mutation",
-    "federated_token", "pending_mutations",
+    "federated_token", "pending_mutations", "clear_faults", "set_token_lifetime",
 )
 
 
@@ -52,11 +52,25 @@ class ControlApi:
         return self._call("reset", seed=seed)
 
     def inject_faults(self, count: int = 1, status: int | None = 500, kind: str = "status", method: str | None = None,
-                      path_contains: str | None = None, retry_after: int | None = None) -> None:
-        """Fail the next ``count`` matching requests with ``status`` (500/503/...), or reset the connection
-        (``kind="reset"``). Without ``path_contains`` only ARM requests match."""
+                      path_contains: str | None = None, retry_after: int | None = None, code: str | None = None,
+                      message: str | None = None, remaining_writes: int | None = None) -> None:
+        """Fail the next ``count`` matching requests with ``status`` (500/503/...), reset the connection
+        (``kind="reset"``), or apply the request and then reset the connection instead of answering
+        (``kind="apply_then_reset"``: the write happened, its answer is lost). ``code`` sets the ARM
+        error code (``SubscriptionRequestsThrottled`` with 429: ARM's throttling body, Retry-After and
+        ``x-ms-ratelimit-remaining-subscription-writes``, ``remaining_writes`` or 0). Without
+        ``path_contains`` only ARM requests match."""
         self._call("inject_faults", count=count, status=status, kind=kind, method=method, path_contains=path_contains,
-                   retry_after=retry_after)
+                   retry_after=retry_after, code=code, message=message, remaining_writes=remaining_writes)
+
+    def clear_faults(self) -> int:
+        """Drop every pending injected fault and LRO failure; returns how many were left unused."""
+        return self._call("clear_faults")
+
+    def set_token_lifetime(self, seconds: int = 3599, announced_seconds: int | None = None) -> None:
+        """Access tokens issued from now on expire after ``seconds`` (ARM then answers 401
+        ExpiredAuthenticationToken); the token answer announces ``announced_seconds`` (default: the same)."""
+        self._call("set_token_lifetime", seconds=seconds, announced_seconds=announced_seconds)
 
     def fail_next_lro(self, count: int = 1, code: str = "InternalServerError",
                       message: str = "An error occurred while the operation was running.") -> None:

@@ -23,7 +23,8 @@ from .arm.engine import ArmEngine
 from .arm.errors import ArmError
 from .arm.ids import parse
 from .arm.lro import OperationTable
-from .entra import Entra
+from .entra import TOKEN_LIFETIME, Entra
+from .redaction import redacted_body
 from .faults import FaultRule, ScheduledMutation
 from .responses import Response
 from .store import Store
@@ -74,6 +75,7 @@ class EmulatorCore:
             self.store.clear()
             self.ops.clear()
             self.entra.clear()
+            self.entra.token_lifetime, self.entra.announced_lifetime = TOKEN_LIFETIME, None
             self.engine.subscriptions.clear()
             self.engine.lro_failures.clear()
             self.faults.clear()
@@ -119,11 +121,28 @@ class EmulatorCore:
             self.log.clear()
 
     def inject_faults(self, count: int = 1, status: int | None = 500, kind: str = "status", method: str | None = None,
-                      path_contains: str | None = None, retry_after: int | None = None) -> None:
-        if kind not in ("status", "reset"):
-            raise ValueError("kind must be 'status' or 'reset'")
+                      path_contains: str | None = None, retry_after: int | None = None, code: str | None = None,
+                      message: str | None = None, remaining_writes: int | None = None) -> None:
+        if kind not in ("status", "reset", "apply_then_reset"):
+            raise ValueError("kind must be 'status', 'reset' or 'apply_then_reset'")
         with self.lock:
-            self.faults.append(FaultRule(int(count), status, kind, method, path_contains, retry_after))
+            self.faults.append(FaultRule(int(count), status, kind, method, path_contains, retry_after, code, message,
+                                         remaining_writes))
+
+    def clear_faults(self) -> int:
+        """Drop every pending injected fault and LRO failure; returns how many fault answers were left."""
+        with self.lock:
+            left = sum(rule.remaining for rule in self.faults) + len(self.engine.lro_failures)
+            self.faults.clear()
+            self.engine.lro_failures.clear()
+            return left
+
+    def set_token_lifetime(self, seconds: int = TOKEN_LIFETIME, announced_seconds: int | None = None) -> None:
+        """Access tokens issued from now on expire after ``seconds``; the token answer announces
+        ``announced_seconds`` (default: the same), so a client can be made to hold a token ARM refuses."""
+        with self.lock:
+            self.entra.token_lifetime = int(seconds)
+            self.entra.announced_lifetime = int(announced_seconds) if announced_seconds is not None else None
 
     def fail_next_lro(self, count: int = 1, code: str = "InternalServerError",
                       message: str = "An error occurred while the operation was running.") -> None:
@@ -229,6 +248,7 @@ class Pending:
         if self.area == "arm" and parse(path).kind == "operation":
             self.kind = "lro_poll"
         self.fault: FaultRule | None = None
+        self.body: bytes = b""  # the request body, set by the server once read (logged redacted)
 
     def take_fault(self) -> FaultRule | None:
         if self.area == "control":
@@ -306,6 +326,7 @@ class Pending:
             "if_none_match": self.headers.get("if-none-match"),
             "duration_ms": round((time.monotonic() - self.started) * 1000, 3),
             "fault": fault,
+            "body": redacted_body(self.body, self.headers.get("content-type", "")),
         }
         if self.area != "control":
             with self.core.lock:

@@ -114,6 +114,8 @@ class Entra:
         self.managed_identities: dict[str, Principal] = {}
         self.system_identity: Principal | None = None
         self.identity_header = "emulator-identity-header"
+        self.token_lifetime = TOKEN_LIFETIME  # exp of issued access tokens, seconds
+        self.announced_lifetime: int | None = None  # expires_in answered (None: token_lifetime)
 
     # ------------------------------------------------------------------ identities
     def clear(self) -> None:
@@ -245,10 +247,13 @@ class Entra:
             )
         return {
             "token_type": "Bearer",
-            "expires_in": TOKEN_LIFETIME,
-            "ext_expires_in": TOKEN_LIFETIME,
+            "expires_in": self._announced(),
+            "ext_expires_in": self._announced(),
             "access_token": self.issue(principal, resource),
         }
+
+    def _announced(self) -> int:
+        return self.announced_lifetime if self.announced_lifetime is not None else self.token_lifetime
 
     def _resource(self, scope: str, tenant: str) -> str:
         scopes = [s for s in scope.split() if s not in ("openid", "profile", "offline_access")]
@@ -350,7 +355,7 @@ class Entra:
                 return refuse(400, "No system-assigned managed identity is enabled.")
         return Response(200, {
             "access_token": self.issue(principal, resource),
-            "expires_on": str(int(time.time()) + TOKEN_LIFETIME),
+            "expires_on": str(int(time.time()) + self._announced()),
             "resource": resource,
             "token_type": "Bearer",
             "client_id": principal.client_id,
@@ -364,7 +369,7 @@ class Entra:
             "iss": f"{self._base_url()}/{principal.tenant_id}/",
             "iat": now,
             "nbf": now,
-            "exp": now + TOKEN_LIFETIME,
+            "exp": now + self.token_lifetime,
             "appid": principal.client_id,
             "azp": principal.client_id,
             "oid": principal.object_id,

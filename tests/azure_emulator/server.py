@@ -57,6 +57,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         headers = {k.lower(): v for k, v in self.headers.items()}
         pending = core.process(self.command, self.path, headers)
+        pending.body = body
         if pending.area == "control":
             self._send(control.handle(core, pending, body, self.server.info_provider))
             return
@@ -67,10 +68,21 @@ class Handler(BaseHTTPRequestHandler):
             pending.log(None, 0, "reset")
             self._reset_connection()
             return
+        if fault is not None and fault.kind == "apply_then_reset":
+            # The write is applied (stored, LRO started), then the answer is lost on the wire.
+            try:
+                response = pending.respond(body)
+            except Exception:  # noqa: BLE001 - a stand-in bug must not hide behind the injected reset
+                traceback.print_exc(file=sys.stderr)
+                response = None
+            entry = pending.log(response, 0, "apply_then_reset")
+            core.arm_mutations(entry)
+            self._reset_connection()
+            core.apply_armed_mutations()
+            return
         if fault is not None:
-            response = Response(fault.status, fault.error_body())
-            if fault.retry_after is not None:
-                response.headers["Retry-After"] = str(int(fault.retry_after))
+            subscription = pending.path.split("/")[2] if pending.path.lower().startswith("/subscriptions/") else None
+            response = Response(fault.status, fault.error_body(subscription), fault.headers(subscription))
         else:
             try:
                 response = pending.respond(body)

@@ -433,6 +433,13 @@ VALIDATION_CASES = [
          "set force_subnet_association: true"],
     ),
     (
+        # issue 12: forcing needs the old table's name too, so nothing moves by accident
+        "forced without the old table's name",
+        dict(routes=[], subnets=[{"virtual_network": "vnet-k8s", "name": "gw"}], force_subnet_association=True),
+        ["subnet vnet-k8s/gw (resource group rg-k8s) is associated with another route table, 'rt-other' (resource group rg-k8s)",
+         "force_subnet_association also needs replace_subnet_route_table: rt-other"],
+    ),
+    (
         "cluster_cidr covering everything",
         dict(routes=[], cluster_cidr=["0.0.0.0/0"], purge_routes=True),
         ["cluster_cidr '0.0.0.0/0' covers every address"],
@@ -467,6 +474,7 @@ def test_validation_errors_write_nothing(azure_emulator):
     tasks = [routes_task(task_name=label, ignore_errors=True, **args) for label, args, _fragments in VALIDATION_CASES]
     # forcing the association is the way out: predicted, not written (check mode)
     tasks.append(routes_task(task_name="forced", check_mode=True, routes=[], force_subnet_association=True,
+                             replace_subnet_route_table="rt-other",
                              subnets=[{"virtual_network": "vnet-k8s", "name": "gw"}]))
     result = run(emu, *tasks)
     for label, _args, fragments in VALIDATION_CASES:
@@ -487,21 +495,27 @@ def test_validation_errors_write_nothing(azure_emulator):
 
 
 def test_absent_dissociates_then_deletes(azure_emulator):
+    """The cluster's table (tagged, every route recorded as the cluster's) goes, with its associations.
+
+    Changed by issue 12: absent needs cluster_name and deletes only such a table (see test_azure_udr_ownership.py).
+    """
     emu = azure_emulator
-    emu.put_resource(table_id(emu), {"location": "westeurope", "properties": {"routes": [
+    emu.put_resource(table_id(emu), {"location": "westeurope",
+                                     "tags": {"calico-azure-cluster": "demo", "calico-azure-routes.demo": "node-0"},
+                                     "properties": {"routes": [
         {"name": "node-0", "properties": {"addressPrefix": "10.244.0.0/24", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.240.0.4"}},
     ]}})
     nodes_subnet = emu.get_resource(subnet_id(emu, "nodes"))
     emu.put_resource(subnet_id(emu, "nodes"), dict(nodes_subnet, properties=dict(nodes_subnet["properties"], routeTable={"id": table_id(emu)})))
     nodes_before = emu.get_resource(subnet_id(emu, "nodes"))
 
-    checked = assert_ok(run(emu, routes_task(state="absent"), check=True, diff=True))
+    checked = assert_ok(run(emu, routes_task(state="absent", cluster_name="demo"), check=True, diff=True))
     assert checked["changed"] is True and checked["routes_removed"] == 1
     assert "route node-0: 10.244.0.0/24 -> VirtualAppliance 10.240.0.4" in checked["diff"]["before"]
     assert checked["diff"]["after"] == ""
     assert arm_writes(emu) == [] and emu.get_resource(table_id(emu)) is not None
 
-    removed = assert_ok(run(emu, routes_task(state="absent")))
+    removed = assert_ok(run(emu, routes_task(state="absent", cluster_name="demo")))
     assert removed["changed"] is True
     assert [s.rsplit("/", 1)[-1] for s in removed["subnets_dissociated"]] == ["nodes"]
     assert [(r["method"], r["resource_type"]) for r in arm_writes(emu)] == [
@@ -517,5 +531,5 @@ def test_absent_dissociates_then_deletes(azure_emulator):
     # the other table's association was not touched
     assert emu.get_resource(subnet_id(emu, "gw"))["properties"]["routeTable"]["id"].endswith("/rt-other")
 
-    again = assert_ok(run(emu, routes_task(state="absent")))
+    again = assert_ok(run(emu, routes_task(state="absent", cluster_name="demo")))
     assert again["changed"] is False and arm_writes(emu) == []

@@ -24,6 +24,10 @@ model.
 - 429, 408, 5xx (``RetryableErrorDueToAnotherOperation`` is a 429) and
   connection failures are retried by azure-core's RetryPolicy with capped
   exponential backoff; a ``Retry-After`` header wins over the backoff;
+- writes (PUT, DELETE) pass a :class:`WriteGate` shared by the client's
+  threads: the writes in flight follow ``x-ms-ratelimit-remaining-subscription-writes``,
+  and 429 ``SubscriptionRequestsThrottled`` pauses every writer for its
+  ``Retry-After``, retried without a count cap until ``throttling_deadline``;
 - every SDK exception and ARM error response becomes an AzureError;
 - one instance is safe to share between threads (a ThreadPoolExecutor).
 
@@ -44,14 +48,22 @@ from ansible_collections.calico.azure.plugins.module_utils._azure.errors import 
     AzureError,
     AzureNotFound,
     AzureSdkMissing,
+    AzureThrottled,
+    arm_error_details,
     error_from_response,
     map_azure_exception,
     operation_failed,
     pip_name_for_import_error,
 )
 from ansible_collections.calico.azure.plugins.module_utils._azure.ids import (
+    describe,
     parse_resource_id,
     resource_group_id,
+)
+from ansible_collections.calico.azure.plugins.module_utils._azure.write_gate import (
+    WriteGate,
+    WriteGateTimeout,
+    remaining_writes,
 )
 
 # API versions, in one place, keyed by lower-cased resource type; a
@@ -79,6 +91,12 @@ DEFAULT_RETRY_BACKOFF_FACTOR = 0.8
 DEFAULT_POLLING_INTERVAL = 5
 # Connections kept per host; the NIC module runs several workers at once.
 DEFAULT_POOL_SIZE = 16
+# Seconds a module keeps waiting out write throttling (429 SubscriptionRequestsThrottled)
+# before it gives up: the throttling_deadline option.
+DEFAULT_THROTTLING_DEADLINE = 900
+# Statuses a write is sent again for, a bounded number of times (max_retries);
+# throttling (429 SubscriptionRequestsThrottled) is waited out until the deadline instead.
+TRANSIENT_WRITE_STATUSES = (408, 429, 500, 502, 503, 504)
 CONNECTION_TIMEOUT = 30
 READ_TIMEOUT = 120
 USER_AGENT = "calico.azure"
@@ -192,6 +210,11 @@ def retry_after_seconds(headers: Mapping[str, str]) -> Optional[float]:
             if when is not None:
                 return max(0.0, when.timestamp() - time.time())
     return None
+
+
+def _error_code(response: Any) -> Optional[str]:
+    """The ARM error code of an answer, or None (no JSON body)."""
+    return arm_error_details(response.text())[0]
 
 
 def _provisioning_state(body: Mapping[str, Any]) -> str:
@@ -389,8 +412,20 @@ class ArmClient(object):
         client_id: Optional[str] = None,
         tenant: Optional[str] = None,
         user_agent: str = USER_AGENT,
+        throttling_deadline: float = DEFAULT_THROTTLING_DEADLINE,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         sdk = _import_sdk()
+        self._clock = clock
+        self._sleep = sleep
+        self.throttling_deadline = float(throttling_deadline)
+        # Past this instant a throttled write is no longer waited for.
+        self._write_deadline = clock() + self.throttling_deadline
+        # Shared by every thread using this client: writes in flight follow ARM's write budget.
+        self.write_gate = WriteGate(max(pool_size, 1), clock=clock)
+        self.retry_backoff_factor = retry_backoff_factor
+        self.retry_backoff_max = retry_backoff_max
         self._sdk = sdk
         self.subscription_id = subscription_id
         self.endpoints = endpoints
@@ -504,6 +539,82 @@ class ArmClient(object):
         except core_exceptions.AzureError as err:
             raise self._map(err, resource_id, action)
 
+    def _send_write(
+        self,
+        method: str,
+        url: str,
+        *,
+        resource_id: Optional[str],
+        action: str,
+        body: Any = None,
+        headers: Optional[Dict[str, str]] = None,
+    ) -> Any:
+        """A write through the client's WriteGate.
+
+        Throttling (429 ``SubscriptionRequestsThrottled``) is waited out as ARM asks
+        (``Retry-After``), for every writer of this client at once, until the
+        throttling deadline; other transient answers are retried ``max_retries``
+        times. The pipeline's own status retries are off for writes, so every
+        attempt passes the gate and its answer adjusts the writes in flight.
+        """
+        request_headers = {"Accept": "application/json"}
+        if headers:
+            request_headers.update(headers)
+        core_exceptions = self._sdk["core_exceptions"]
+        transient_retries = 0
+        throttled_retries = 0
+        while True:
+            try:
+                self.write_gate.acquire(self._write_deadline)
+            except WriteGateTimeout:
+                raise self._throttling_deadline_error(resource_id, action, throttled_retries)
+            remaining: Optional[int] = None
+            throttled = False
+            wait = 0.0
+            try:
+                kwargs: Dict[str, Any] = {"headers": dict(request_headers)}
+                if body is not None:
+                    kwargs["json"] = body
+                request = self._sdk["HttpRequest"](method, url, **kwargs)
+                pipeline_response = self._client.send_request(
+                    request, _return_pipeline_response=True, retry_status=0
+                )
+                response = pipeline_response.http_response
+                remaining = remaining_writes(response.headers)
+                status = response.status_code
+                if status == 429 and _error_code(response) == "SubscriptionRequestsThrottled":
+                    throttled = True
+                    wait = retry_after_seconds(response.headers) or 1.0
+            except core_exceptions.AzureError as err:
+                raise self._map(err, resource_id, action)
+            finally:
+                self.write_gate.release(remaining, throttled, wait)
+            if throttled:
+                if self._clock() + wait > self._write_deadline:
+                    raise self._throttling_deadline_error(resource_id, action, throttled_retries)
+                throttled_retries += 1
+                continue  # the gate holds every writer until Retry-After has passed
+            if status in TRANSIENT_WRITE_STATUSES and transient_retries < self.max_retries:
+                delay = retry_after_seconds(response.headers)
+                if delay is None:
+                    delay = min(self.retry_backoff_max, self.retry_backoff_factor * (2 ** transient_retries))
+                transient_retries += 1
+                self._sleep(delay)
+                continue
+            return pipeline_response
+
+    def _throttling_deadline_error(self, resource_id: Optional[str], action: str, throttled: int) -> AzureError:
+        return AzureThrottled(
+            "Azure throttled the subscription's writes (429 SubscriptionRequestsThrottled) and the write to %s "
+            "could not be sent within throttling_deadline (%d s; %d throttled answers waited out). Raise "
+            "throttling_deadline, or run when fewer writers share the subscription."
+            % (describe(resource_id) if resource_id else action, self.throttling_deadline, throttled),
+            retries=throttled,
+            status=429,
+            code="SubscriptionRequestsThrottled",
+            resource_id=resource_id,
+        )
+
     def _check(self, pipeline_response: Any, resource_id: Optional[str], action: str, ok: tuple) -> Any:
         response = pipeline_response.http_response
         if response.status_code in ok:
@@ -611,7 +722,9 @@ class ArmClient(object):
         if if_none_match:
             headers["If-None-Match"] = if_none_match
         url = self.url(resource_id, api_version)
-        pipeline_response = self._send("PUT", url, resource_id=resource_id, action=action, body=body, headers=headers)
+        pipeline_response = self._send_write(
+            "PUT", url, resource_id=resource_id, action=action, body=body, headers=headers
+        )
         status, response_headers, accepted = self._answer(
             self._check(pipeline_response, resource_id, action, (200, 201, 202))
         )
@@ -651,7 +764,7 @@ class ArmClient(object):
         action = "delete"
         headers = {"If-Match": if_match} if if_match else None
         url = self.url(resource_id, api_version)
-        pipeline_response = self._send("DELETE", url, resource_id=resource_id, action=action, headers=headers)
+        pipeline_response = self._send_write("DELETE", url, resource_id=resource_id, action=action, headers=headers)
         if pipeline_response.http_response.status_code in (204, 404):
             # Already absent (a missing resource group or parent included).
             return False

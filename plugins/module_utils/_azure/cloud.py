@@ -21,14 +21,21 @@ honouring the CA bundle / validate_certs settings.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureConfigError,
     AzureError,
+    is_tls_failure,
     transport_error,
 )
+
+# Answers of the metadata endpoint that say "try again", as for every ARM request.
+TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
+METADATA_RETRIES = 4
+METADATA_BACKOFF_MAX = 8.0
 
 # Authorities where Entra ID's instance discovery works; for any other
 # authority (a stand-in, Azure Stack) MSAL must not try to reach
@@ -160,39 +167,82 @@ def _origin(url: str) -> str:
     return ("%s://%s/" % (parts.scheme, parts.netloc)).lower()
 
 
-def fetch_json(url: str, *, ca_bundle: Optional[str] = None, validate_certs: bool = True, timeout: float = 30) -> Any:
-    """GET a JSON document with the same trust settings as the ARM pipeline."""
+def _retry_wait(err: Any, attempt: int) -> float:
+    """Seconds before the next metadata request: the server's Retry-After, else a capped backoff."""
+    headers = getattr(err, "headers", None)
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        if value is not None:
+            return min(max(0.0, float(value)), 60.0)
+    except ValueError:
+        pass
+    return min(METADATA_BACKOFF_MAX, 0.5 * (2 ** attempt))
+
+
+def fetch_json(
+    url: str,
+    *,
+    ca_bundle: Optional[str] = None,
+    validate_certs: bool = True,
+    timeout: float = 30,
+    retries: int = METADATA_RETRIES,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """GET a JSON document with the same trust settings as the ARM pipeline.
+
+    Transient answers (408, 429, 5xx) and broken connections are retried
+    ``retries`` times, like every ARM request; a TLS verification failure is not.
+    """
     # Loaded only when a metadata URL is used.
     from urllib.error import HTTPError, URLError
 
     from ansible.module_utils.urls import open_url
 
-    try:
-        response = open_url(
-            url,
-            headers={"Accept": "application/json"},
-            timeout=timeout,
-            validate_certs=validate_certs,
-            ca_path=ca_bundle if validate_certs else None,
-            follow_redirects="safe",
-        )
+    attempt = 0
+    while True:
         try:
-            payload = response.read()
-        finally:
-            response.close()
-    except HTTPError as err:
-        raise AzureError(
-            "Could not read the cloud metadata at %s: HTTP %s %s. Check cloud_environment." % (url, err.code, err.reason),
-            status=err.code,
-        )
-    except (URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        raise transport_error(
-            reason if isinstance(reason, BaseException) else err,
-            url=url,
-            ca_bundle=ca_bundle,
-            validate_certs=validate_certs,
-        )
+            response = open_url(
+                url,
+                headers={"Accept": "application/json"},
+                timeout=timeout,
+                validate_certs=validate_certs,
+                ca_path=ca_bundle if validate_certs else None,
+                follow_redirects="safe",
+            )
+            try:
+                payload = response.read()
+            finally:
+                response.close()
+            break
+        except HTTPError as err:
+            if err.code in TRANSIENT_STATUSES and attempt < retries:
+                sleep(_retry_wait(err, attempt))
+                attempt += 1
+                continue
+            if err.code in TRANSIENT_STATUSES:
+                raise AzureError(
+                    "Could not read the cloud metadata at %s: HTTP %s %s after %d retries. The endpoint is "
+                    "unavailable; run again later." % (url, err.code, err.reason, attempt),
+                    status=err.code,
+                )
+            raise AzureError(
+                "Could not read the cloud metadata at %s: HTTP %s %s. Check cloud_environment." % (url, err.code, err.reason),
+                status=err.code,
+            )
+        except (URLError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            cause = reason if isinstance(reason, BaseException) else err
+            # A broken connection is retried twice at most: a wrong host should fail fast.
+            if attempt < min(retries, 2) and not is_tls_failure(cause):
+                sleep(_retry_wait(None, attempt))
+                attempt += 1
+                continue
+            raise transport_error(
+                cause,
+                url=url,
+                ca_bundle=ca_bundle,
+                validate_certs=validate_certs,
+            )
     try:
         return json.loads(payload.decode("utf-8"))
     except ValueError:

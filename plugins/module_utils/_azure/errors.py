@@ -299,6 +299,11 @@ def _is_tls_failure(exc: BaseException) -> bool:
     return False
 
 
+def is_tls_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it wraps) is a TLS failure: never worth retrying."""
+    return _is_tls_failure(exc)
+
+
 def transport_error(
     exc: BaseException,
     *,

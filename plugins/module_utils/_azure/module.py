@@ -47,8 +47,16 @@ from ansible_collections.calico.azure.plugins.module_utils._azure.auth import (
     default_ca_bundle,
     resolve_auth_settings,
 )
-from ansible_collections.calico.azure.plugins.module_utils._azure.client import DEFAULT_MAX_RETRIES, ArmClient
-from ansible_collections.calico.azure.plugins.module_utils._azure.cloud import CloudEndpoints, resolve_cloud
+from ansible_collections.calico.azure.plugins.module_utils._azure.client import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_THROTTLING_DEADLINE,
+    ArmClient,
+)
+from ansible_collections.calico.azure.plugins.module_utils._azure.cloud import (
+    CloudEndpoints,
+    is_metadata_url,
+    resolve_cloud,
+)
 from ansible_collections.calico.azure.plugins.module_utils._azure.errors import (
     AzureConfigError,
     AzureError,
@@ -75,6 +83,7 @@ AZURE_COMMON_ARGSPEC: Dict[str, Dict[str, Any]] = dict(
     ca_bundle=dict(type="path"),
     validate_certs=dict(type="bool", default=True),
     max_retries=dict(type="int", default=DEFAULT_MAX_RETRIES),
+    throttling_deadline=dict(type="int", default=DEFAULT_THROTTLING_DEADLINE),
 )
 
 
@@ -104,6 +113,18 @@ def build_arm_client(
         client_id=settings.client_id or settings.msi_client_id,
         tenant=settings.tenant,
         **client_options
+    )
+
+
+def insecure_tls_warning(endpoints: CloudEndpoints, cloud_environment: Optional[str]) -> str:
+    """The warning for validate_certs=false, naming every endpoint whose certificate goes unchecked."""
+    names = ["%s (Azure Resource Manager)" % endpoints.resource_manager, "%s (Entra ID)" % endpoints.authority_host]
+    if cloud_environment and is_metadata_url(cloud_environment):
+        names.append("%s (cloud metadata)" % cloud_environment)
+    return (
+        "validate_certs is false: TLS certificates of %s are not verified, so anyone on the network path can read "
+        "the credentials and change Azure's answers. Set validate_certs: true (with ca_bundle for a private CA)."
+        % ", ".join(names)
     )
 
 
@@ -165,6 +186,8 @@ class AzureModule(AnsibleModule):
                 validate_certs=self.params["validate_certs"],
             )
             self._endpoints = endpoints.with_authority(settings.authority_host)
+            if not self.params["validate_certs"]:
+                self.warn(insecure_tls_warning(self._endpoints, settings.cloud_environment))
         return self._endpoints
 
     @property
@@ -211,6 +234,7 @@ class AzureModule(AnsibleModule):
             ca_bundle=self.ca_bundle,
             validate_certs=self.params["validate_certs"],
             max_retries=self.params["max_retries"],
+            throttling_deadline=self.params["throttling_deadline"],
         )
 
     # --- failures -------------------------------------------------------------------

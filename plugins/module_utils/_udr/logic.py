@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: calico.azure contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pure logic of the cluster route table (no Azure SDK, no Ansible).
 
 Everything ``calico.azure.azure_udr_routes`` decides is computed here from
@@ -28,7 +29,7 @@ import copy
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import AbstractSet, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ansible_collections.calico.azure.plugins.module_utils._azure import ids
 
@@ -393,6 +394,9 @@ class RoutePlan:
     changed: List[Tuple[RouteSpec, RouteSpec]] = field(default_factory=list)
     removed: List[RouteSpec] = field(default_factory=list)
     kept: List[RouteSpec] = field(default_factory=list)
+    # With ownership: in-scope routes nobody recorded, kept (or removed with purge_foreign).
+    foreign: List[RouteSpec] = field(default_factory=list)
+    foreign_removed: List[RouteSpec] = field(default_factory=list)
 
     @property
     def changes(self) -> bool:
@@ -408,6 +412,9 @@ def plan_routes(
     wanted: Sequence[RouteSpec],
     purge: bool = False,
     scope: Sequence[IPNetwork] = (),
+    owned: Optional[AbstractSet[str]] = None,
+    others: AbstractSet[str] = frozenset(),
+    purge_foreign: bool = False,
 ) -> RoutePlan:
     """Merge the wanted routes into the routes read from Azure.
 
@@ -416,6 +423,11 @@ def plan_routes(
     - A wanted route that does not exist is appended.
     - An existing route not wanted is removed only when ``purge`` is set and
       its prefix lies inside ``scope``; otherwise it is kept untouched.
+    - With ownership (``owned`` is the set of lower-case names this owner
+      recorded): a purge removes only owned routes; routes recorded by
+      ``others`` are always kept; any other in-scope route is foreign: kept
+      and listed in ``foreign``, or removed and listed in ``foreign_removed``
+      with ``purge_foreign``.
     """
     wanted_by_name = dict((r.name.lower(), r) for r in wanted)
     seen = set()
@@ -441,9 +453,16 @@ def plan_routes(
                     props.pop("nextHopIpAddress", None)
                 plan.routes.append(updated)
                 plan.changed.append((spec, RouteSpec(spec.name, want.address_prefix, want.next_hop_type, want.next_hop_ip)))
-        elif purge and in_scope(spec, scope):
+        elif purge and in_scope(spec, scope) and owned is None:
             plan.removed.append(spec)
+        elif purge and in_scope(spec, scope) and key in owned:
+            plan.removed.append(spec)
+        elif purge and in_scope(spec, scope) and key not in others and purge_foreign:
+            plan.removed.append(spec)
+            plan.foreign_removed.append(spec)
         else:
+            if purge and owned is not None and in_scope(spec, scope) and key not in others:
+                plan.foreign.append(spec)
             plan.routes.append(copy.deepcopy(dict(current)))
             plan.kept.append(spec)
     for want in wanted:
@@ -478,6 +497,66 @@ def result_errors(table_name: str, plan: RoutePlan, wanted: Sequence[RouteSpec])
     return errors
 
 
+@dataclass
+class TeardownPlan:
+    """What ``state: absent`` removes from a table and whether the table itself may go."""
+
+    routes: List[Dict[str, Any]]  # the routes left in the table when it is kept
+    removed: List[RouteSpec]
+    kept: List[RouteSpec]
+    delete_table: bool
+    reasons: List[str]
+
+
+def plan_teardown(
+    table_name: str,
+    current_routes: Sequence[Mapping[str, Any]],
+    cluster_routes: AbstractSet[str],
+    cluster_name: str,
+    table_cluster: Optional[str],
+) -> TeardownPlan:
+    """Remove the routes named in ``cluster_routes`` (lower case); delete the table only
+    when it is tagged as this cluster's and nothing else remains in it."""
+    plan = TeardownPlan(routes=[], removed=[], kept=[], delete_table=False, reasons=[])
+    for current in current_routes:
+        spec = route_from_arm(current)
+        if spec.name.lower() in cluster_routes:
+            plan.removed.append(spec)
+        else:
+            plan.kept.append(spec)
+            plan.routes.append(copy.deepcopy(dict(current)))
+    is_clusters = table_cluster is not None and table_cluster.lower() == cluster_name.lower()
+    if plan.kept:
+        plan.reasons.append(
+            "it holds %d route(s) that are not this cluster's: %s"
+            % (len(plan.kept), ", ".join("%s (%s)" % (r.name, r.describe()) for r in plan.kept))
+        )
+    if not is_clusters:
+        plan.reasons.append(
+            "it is tagged %s=%s, not %s" % ("calico-azure-cluster", table_cluster, cluster_name)
+            if table_cluster
+            else "it has no calico-azure-cluster tag, so it is not known to be this cluster's"
+        )
+    plan.delete_table = not plan.reasons
+    return plan
+
+
+def teardown_kept_message(table_name: str, plan: TeardownPlan) -> str:
+    return (
+        "route table '%s' was kept, with its subnet associations: %s. Only the cluster's routes were removed "
+        "(%d); delete the table yourself if it is no longer needed" % (table_name, "; ".join(plan.reasons), len(plan.removed))
+    )
+
+
+def spec_result(route: RouteSpec) -> Dict[str, Any]:
+    return {
+        "name": route.name,
+        "address_prefix": route.address_prefix,
+        "next_hop_type": route.next_hop_type,
+        "next_hop_ip": route.next_hop_ip,
+    }
+
+
 # --------------------------------------------------------------------------- VNets and subnets
 
 
@@ -487,6 +566,7 @@ class SubnetView:
     name: str
     prefixes: List[IPNetwork]
     route_table_id: Optional[str]
+    provisioning_state: Optional[str] = None
 
 
 @dataclass
@@ -515,7 +595,11 @@ def vnet_from_arm(vnet: Mapping[str, Any]) -> VnetView:
             texts.append(sprops["addressPrefix"])
         prefixes = [n for n in (_parse_network(t) for t in texts) if n]
         route_table = sprops.get("routeTable") or {}
-        subnets.append(SubnetView(subnet.get("id") or "", subnet.get("name") or "", prefixes, route_table.get("id")))
+        subnets.append(
+            SubnetView(
+                subnet.get("id") or "", subnet.get("name") or "", prefixes, route_table.get("id"), sprops.get("provisioningState")
+            )
+        )
     vnet_id = vnet.get("id") or ""
     return VnetView(vnet_id, vnet.get("name") or "", ids.resource_group_of(vnet_id) or "", space, subnets)
 
@@ -562,6 +646,106 @@ def vnet_errors(pods: Sequence[RouteSpec], wanted: Sequence[RouteSpec], vnets: S
     return errors
 
 
+def nic_addresses(nics: Iterable[Mapping[str, Any]]) -> Dict[IPAddress, Tuple[str, str]]:
+    """Private IP -> (NIC name, subnet id) for every IP configuration of the NICs read."""
+    held = {}  # type: Dict[IPAddress, Tuple[str, str]]
+    for nic in nics:
+        for config in (nic.get("properties") or {}).get("ipConfigurations") or []:
+            cprops = config.get("properties") or {}
+            address = _parse_address(cprops.get("privateIPAddress"))
+            if address is not None:
+                held[address] = (nic.get("name") or "", (cprops.get("subnet") or {}).get("id") or "")
+    return held
+
+
+def _reserved_addresses(prefix: IPNetwork) -> List[IPAddress]:
+    """Azure reserves the network address, the next three and (IPv4) the broadcast address of each subnet."""
+    reserved = [prefix.network_address + offset for offset in range(4) if offset < prefix.num_addresses]
+    if prefix.version == 4:
+        reserved.append(prefix.broadcast_address)
+    return reserved
+
+
+def next_hop_problems(
+    wanted: Sequence[RouteSpec],
+    pod_prefixes: Sequence[RouteSpec],
+    vnets: Sequence[VnetView],
+    held: Mapping[IPAddress, Tuple[str, str]],
+    nic_groups: Sequence[str],
+) -> Tuple[List[str], List[str]]:
+    """Errors and warnings for VirtualAppliance next hops that cannot be a node.
+
+    Errors: a next hop inside the route's own prefix (the packet would loop),
+    inside another node's pod CIDR (``pod_prefixes``: the wanted pod routes and
+    the pod routes already in the table), an address Azure reserves in a
+    subnet of the VNets, a public address when no VNet is known to hold it.
+    Warnings: an address no NIC read holds (scale-set NICs and NICs of other
+    resource groups are not listed), no VNet known to check it against.
+    """
+    errors = []  # type: List[str]
+    warnings = []  # type: List[str]
+    for route in wanted:
+        address = _parse_address(route.next_hop_ip)
+        if address is None or route.next_hop_type != "VirtualAppliance":
+            continue
+        own = route.network
+        if own is not None and address.version == own.version and address in own:
+            errors.append(
+                "route '%s': next_hop_ip %s is inside the route's own address_prefix %s, so its traffic would loop; "
+                "set next_hop_ip to the node's private IP" % (route.name, address, own)
+            )
+            continue
+        clash = next(
+            (
+                other
+                for other in pod_prefixes
+                if other.name.lower() != route.name.lower()
+                and other.network is not None
+                and other.network.version == address.version
+                and address in other.network
+            ),
+            None,
+        )
+        if clash is not None:
+            errors.append(
+                "route '%s': next_hop_ip %s is inside the pod CIDR %s of route '%s', not a node's address; set "
+                "next_hop_ip to the node's private IP" % (route.name, address, clash.address_prefix, clash.name)
+            )
+            continue
+        reserved = None  # type: Optional[Tuple[SubnetView, IPNetwork, VnetView]]
+        for vnet in vnets:
+            for subnet in vnet.subnets:
+                for prefix in subnet.prefixes:
+                    if prefix.version == address.version and address in _reserved_addresses(prefix):
+                        reserved = (subnet, prefix, vnet)
+        if reserved is not None:
+            errors.append(
+                "route '%s': next_hop_ip %s is an address Azure reserves in subnet '%s' (%s) of VNet '%s' (the "
+                "network address, the next three and the broadcast address); set next_hop_ip to the node's private IP"
+                % (route.name, address, reserved[0].name, reserved[1], reserved[2].name)
+            )
+            continue
+        if not vnets:
+            if address.is_global:
+                errors.append(
+                    "route '%s': next_hop_ip %s is a public address that no NIC holds, and no VNet is known to check it "
+                    "against (no subnets given, the table is not associated); a VirtualAppliance next hop must be the "
+                    "node's private IP: fix next_hop_ip or set subnets" % (route.name, address)
+                )
+                continue
+            warnings.append(
+                "route '%s': next_hop_ip %s could not be checked against a VNet (no subnets given, the table is not "
+                "associated and no NIC holds it); set subnets to the nodes' subnets" % (route.name, address)
+            )
+        if address not in held:
+            warnings.append(
+                "route '%s': no NIC in resource group(s) %s holds next_hop_ip %s, so Azure drops the traffic of this "
+                "route until a NIC has that address (NICs of scale sets and of other resource groups are not listed)"
+                % (route.name, ", ".join(nic_groups), address)
+            )
+    return errors, warnings
+
+
 @dataclass(frozen=True)
 class SubnetRef:
     resource_group: str
@@ -577,6 +761,36 @@ class SubnetAssociation:
     ref: SubnetRef
     id: str
     current_route_table_id: Optional[str]
+    # Already associated with the table but left Failed/Updating: re-PUT as is.
+    reapply: bool = False
+
+
+# An earlier write that ended Failed (or never finished) left these states; ARM's
+# guidance is to PUT the resource again. Such a resource is never "converged".
+UNSETTLED_STATES = ("failed", "updating")
+
+
+def is_unsettled(provisioning_state: Optional[str]) -> bool:
+    return (provisioning_state or "").lower() in UNSETTLED_STATES
+
+
+def route_table_label(table_id: str) -> str:
+    """``'<name>' (resource group <rg>)`` from a route-table id."""
+    return "'%s' (resource group %s)" % (table_id.rstrip("/").rsplit("/", 1)[-1], ids.resource_group_of(table_id) or "")
+
+
+def _routes_text(table: Optional[Mapping[str, Any]]) -> str:
+    routes = [route_from_arm(r) for r in ((table or {}).get("properties") or {}).get("routes") or []]
+    return ", ".join("%s (%s)" % (r.name, r.describe()) for r in routes) or "no routes"
+
+
+def same_table(reference: Optional[str], table_id: str) -> bool:
+    """``reference`` (a route-table name or id) names ``table_id``."""
+    if not reference:
+        return False
+    if "/" in reference:
+        return ids.same_id(reference, table_id)
+    return reference.lower() == table_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
 def plan_subnet_associations(
@@ -584,19 +798,25 @@ def plan_subnet_associations(
     vnets: Mapping[Tuple[str, str], VnetView],
     table_id: str,
     force: bool = False,
+    replace: Optional[str] = None,
+    other_tables: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None,
 ) -> Tuple[List[SubnetAssociation], List[str]]:
     """Which requested subnets need associating with the table, and the errors.
 
     ``vnets`` is keyed by (resource group, VNet name), lower case. A subnet
-    already associated with the table needs nothing; one associated with a
-    different table is an error unless ``force`` (never a silent swap).
+    already associated with the table needs nothing (unless it was left
+    Failed/Updating: it is re-applied). One associated with a different table
+    is an error naming that table and its routes, unless ``force`` and
+    ``replace`` names that very table (never a silent swap).
+    ``other_tables``: those tables as read, keyed by lower-case id.
     """
     todo = []
     errors = []
     for ref in requested:
         vnet = vnets.get((ref.resource_group.lower(), ref.virtual_network.lower()))
         if vnet is None:
-            errors.append("virtual network '%s' not found in resource group '%s'" % (ref.virtual_network, ref.resource_group))
+            errors.append("virtual network '%s' not found in resource group '%s'; check subnets[].virtual_network and "
+                          "subnets[].resource_group" % (ref.virtual_network, ref.resource_group))
             continue
         subnet = vnet.subnet(ref.name)
         if subnet is None:
@@ -606,15 +826,40 @@ def plan_subnet_associations(
             )
             continue
         if ids.same_id(subnet.route_table_id, table_id):
+            if is_unsettled(subnet.provisioning_state):
+                todo.append(SubnetAssociation(ref, subnet.id, subnet.route_table_id, reapply=True))
             continue
-        if subnet.route_table_id and not force:
+        if subnet.route_table_id and not (force and same_table(replace, subnet.route_table_id)):
+            other = (other_tables or {}).get(subnet.route_table_id.lower())
+            losing = _routes_text(other)
+            if not force:
+                how = "set force_subnet_association: true and replace_subnet_route_table: %s" % (
+                    subnet.route_table_id.rstrip("/").rsplit("/", 1)[-1]
+                )
+            elif not replace:
+                how = "force_subnet_association also needs replace_subnet_route_table: %s (the table it replaces)" % (
+                    subnet.route_table_id.rstrip("/").rsplit("/", 1)[-1]
+                )
+            else:
+                how = "replace_subnet_route_table is '%s', not that table: set it to %s" % (
+                    replace, subnet.route_table_id.rstrip("/").rsplit("/", 1)[-1]
+                )
             errors.append(
-                "subnet %s is associated with another route table (%s); set force_subnet_association: true to "
-                "replace that association, or dissociate it first" % (ref.label(), subnet.route_table_id)
+                "subnet %s is associated with another route table, %s; moving it to route table '%s' would stop its "
+                "traffic from getting that table's routes: %s. To replace that association, %s; or dissociate it first"
+                % (ref.label(), route_table_label(subnet.route_table_id), table_id.rstrip("/").rsplit("/", 1)[-1], losing, how)
             )
             continue
         todo.append(SubnetAssociation(ref, subnet.id, subnet.route_table_id))
     return todo, errors
+
+
+def replaced_association_warning(association: SubnetAssociation, other: Optional[Mapping[str, Any]]) -> str:
+    return "subnet %s moved from route table %s (force_subnet_association); it no longer gets that table's routes: %s" % (
+        association.ref.label(),
+        route_table_label(association.current_route_table_id or ""),
+        _routes_text(other),
+    )
 
 
 def subnet_with_route_table(subnet: Mapping[str, Any], table_id: Optional[str]) -> Dict[str, Any]:

@@ -117,4 +117,4 @@ def test_arm_is_built_once_with_resolved_settings(monkeypatch, make_module):
     first = module.arm
     assert module.arm is first
     assert built == [("secret", "AzureChinaCloud", "sub",
-                      {"ca_bundle": None, "validate_certs": False, "max_retries": 2})]
+                      {"ca_bundle": None, "validate_certs": False, "max_retries": 2, "throttling_deadline": 900})]

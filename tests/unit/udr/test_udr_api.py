@@ -28,6 +28,14 @@ def route(name, prefix, hop):
     return {"name": name, "properties": {"addressPrefix": prefix, "nextHopType": "VirtualAppliance", "nextHopIpAddress": hop}}
 
 
+class _Done(object):
+    def __init__(self, result):
+        self.result = result
+
+    def wait(self):
+        return self.result
+
+
 class FakeArm(object):
     """Enough of ArmClient: ids compare case-insensitively, etags change on every write, If-Match enforced."""
 
@@ -116,8 +124,15 @@ class FakeArm(object):
             self.docs[resource_id.lower()] = doc
         return self._render(resource_id)
 
-    def delete(self, resource_id):
+    def begin_put(self, resource_id, body, if_match=None, if_none_match=None):
+        """ArmClient's PUT as an operation; here it completes at once."""
+        return _Done(self.put(resource_id, body, if_match=if_match, if_none_match=if_none_match))
+
+    def delete(self, resource_id, if_match=None):
         self.calls.append(("DELETE", resource_id))
+        current = self._render(resource_id)
+        if if_match and current is not None and current["etag"] != if_match:
+            raise AzurePreconditionFailed("etag")
         return self.docs.pop(resource_id.lower(), None) is not None
 
     def writes(self):
@@ -256,7 +271,7 @@ def test_subnet_taken_by_another_table_meanwhile_is_not_swapped(arm):
 
 def test_forced_association_replaces_the_other_table(arm):
     result = converger(arm, routes=None, subnets=[{"virtual_network": "vnet", "name": "gw", "resource_group": None}],
-                       force_subnet_association=True).present()
+                       force_subnet_association=True, replace_subnet_route_table="other").present()
     assert result["subnets_associated"] == [GW]
     assert arm._subnet(GW)[1]["properties"]["routeTable"] == {"id": RT}
 
@@ -310,19 +325,20 @@ def test_every_vnet_problem_reported_together(arm):
 
 
 def test_absent_dissociates_only_its_own_subnets_then_deletes(arm):
-    converger(arm).present()
+    # issue 12: absent needs cluster_name and deletes only the cluster's (tagged) table holding only its routes
+    converger(arm, cluster_name="demo").present()
     arm.calls.clear()
-    result = converger(arm, state="absent").absent()
+    result = converger(arm, state="absent", cluster_name="demo").absent()
     assert result["changed"] and result["subnets_dissociated"] == [NODES] and result["routes_removed"] == 1
     assert arm.writes() == [("PUT", NODES), ("DELETE", RT)]
     assert "routeTable" not in arm._subnet(NODES)[1]["properties"]
     assert arm._subnet(NODES)[1]["properties"]["networkSecurityGroup"]
     assert arm._subnet(GW)[1]["properties"]["routeTable"] == {"id": OTHER_RT}
-    assert converger(arm, state="absent").absent()["changed"] is False
+    assert converger(arm, state="absent", cluster_name="demo").absent()["changed"] is False
 
 
 def test_absent_check_mode_writes_nothing(arm):
-    converger(arm).present()
+    converger(arm, cluster_name="demo").present()
     arm.calls.clear()
-    result = converger(arm, check_mode=True, state="absent").absent()
+    result = converger(arm, check_mode=True, state="absent", cluster_name="demo").absent()
     assert result["changed"] is True and arm.writes() == []

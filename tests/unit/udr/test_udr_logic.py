@@ -569,10 +569,14 @@ VNETS = {("net-rg", "vnet"): logic.vnet_from_arm(VNET_JSON)}
             [("net-rg", "vnet", "other")],
             False,
             [],
-            "subnet vnet/other (resource group net-rg) is associated with another route table (%s); "
-            "set force_subnet_association: true" % OTHER_RT_ID,
+            # issue 12: the message names the other table and what the subnet would stop getting
+            "subnet vnet/other (resource group net-rg) is associated with another route table, 'other' (resource "
+            "group rg); moving it to route table 'rt' would stop its traffic from getting that table's routes: no "
+            "routes. To replace that association, set force_subnet_association: true and "
+            "replace_subnet_route_table: other",
         ),
-        ([("net-rg", "vnet", "other")], True, ["other"], None),
+        # forcing needs the old table's name (issue 12)
+        ([("net-rg", "vnet", "other")], True, [], "force_subnet_association also needs replace_subnet_route_table: other"),
         (
             [("net-rg", "vnet", "gone")], False, [],
             "subnet 'gone' not found in virtual network 'vnet' (resource group net-rg); its subnets are: nodes, other, free",
@@ -582,6 +586,8 @@ VNETS = {("net-rg", "vnet"): logic.vnet_from_arm(VNET_JSON)}
 )
 def test_plan_subnet_associations(refs, force, todo, message):
     planned, errors = logic.plan_subnet_associations([logic.SubnetRef(*r) for r in refs], VNETS, RT_ID, force)
+    if force and not message:
+        planned, errors = logic.plan_subnet_associations([logic.SubnetRef(*r) for r in refs], VNETS, RT_ID, force, "other")
     assert [a.ref.name.lower() for a in planned] == todo
     if message:
         assert len(errors) == 1 and message in errors[0], errors
@@ -590,8 +596,24 @@ def test_plan_subnet_associations(refs, force, todo, message):
 
 
 def test_forced_association_remembers_previous_table():
-    planned = logic.plan_subnet_associations([logic.SubnetRef("net-rg", "vnet", "other")], VNETS, RT_ID, True)[0]
+    planned = logic.plan_subnet_associations([logic.SubnetRef("net-rg", "vnet", "other")], VNETS, RT_ID, True, OTHER_RT_ID)[0]
     assert planned[0].current_route_table_id == OTHER_RT_ID
+
+
+@pytest.mark.parametrize("replace", ["other", "OTHER", OTHER_RT_ID])
+def test_forced_association_needs_the_old_tables_name_or_id(replace):
+    planned, errors = logic.plan_subnet_associations([logic.SubnetRef("net-rg", "vnet", "other")], VNETS, RT_ID, True, replace)
+    assert [a.ref.name for a in planned] == ["other"] and errors == []
+    planned, errors = logic.plan_subnet_associations([logic.SubnetRef("net-rg", "vnet", "other")], VNETS, RT_ID, True, "rt-x")
+    assert planned == [] and "replace_subnet_route_table is 'rt-x', not that table: set it to other" in errors[0]
+
+
+def test_association_message_lists_the_other_tables_routes():
+    other = {"properties": {"routes": [{"name": "default", "properties": {
+        "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.240.1.4"}}]}}
+    _planned, errors = logic.plan_subnet_associations(
+        [logic.SubnetRef("net-rg", "vnet", "other")], VNETS, RT_ID, False, None, {OTHER_RT_ID.lower(): other})
+    assert "that table's routes: default (0.0.0.0/0 -> VirtualAppliance 10.240.1.4)" in errors[0]
 
 
 def test_subnet_with_route_table_changes_only_route_table():
