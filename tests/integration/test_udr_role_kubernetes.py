@@ -81,7 +81,7 @@ def run(emu, k8s, check: bool = False, role_vars: dict | None = None, tasks_from
     book = [{"hosts": "localhost", "gather_facts": False, "tasks": [
         {"name": "udr", "ansible.builtin.include_role": {"name": "calico.azure.udr", "tasks_from": tasks_from},
          "vars": params}]}]
-    return run_playbook(json.dumps(book), env=dict(emu.env(), **k8s.env()), check=check, inventory=inventory)
+    return run_playbook(json.dumps(book, indent=1), env=dict(emu.env(), **k8s.env()), check=check, inventory=inventory)
 
 
 def writes(emu) -> list:
@@ -195,3 +195,49 @@ def test_teardown_keeps_foreign_routes_and_the_table(world):
     assert result.rc == 0, result.stdout[-3000:]
     assert routes(emu) == {"firewall": ("0.0.0.0/0", "10.240.0.100")}
     assert "kept the route table" in result.stdout
+
+
+def test_readme_playbook_with_limit_changes_no_other_nodes_route(world, tmp_path):
+    """The inventory source, as the README's minimal playbook runs it, with --limit one node."""
+    emu, k8s = world
+    hosts = {VMS[i].upper() if i == 1 else VMS[i]: {"ansible_connection": "local"} for i in range(3)}
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"calico_azure_nodes": {"hosts": hosts}}))
+    book = json.dumps([{"hosts": "calico_azure_nodes", "gather_facts": False, "vars": {
+        "udr_node_source": "inventory", "udr_resource_group": NET, "udr_route_table_name": TABLE,
+        "udr_vm_resource_group": COMPUTE, "udr_cluster_name": "demo", "udr_cluster_cidr": "10.244.0.0/16",
+        "udr_subnets": [{"virtual_network": "vnet-k8s", "name": "nodes", "resource_group": NET}]},
+        "roles": [{"role": "calico.azure.udr"}]}], indent=1)
+    env = dict(emu.env(), **k8s.env())
+    emu.clear_log()
+    first = run_playbook(book, env=env, inventory=inventory)
+    assert first.rc == 0, first.stdout[-3000:]
+    # Route names are the node names kubelet registers: the upper-case host K8S-W-1 is node k8s-w-1.
+    full = {VMS[i]: ("10.244.%d.0/24" % i, "10.240.0.%d" % (4 + i)) for i in range(3)}
+    assert routes(emu) == full
+    table_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/routeTables/%s" % (
+        emu.subscription_id, NET, TABLE)
+    table = emu.get_resource(table_id)
+    table["properties"]["routes"] = [r for r in table["properties"]["routes"] if r["name"] != VMS[0]]
+    emu.put_resource(table_id, table)
+    emu.clear_log()
+    limited = run_playbook(book, env=env, inventory=inventory, args=["--limit", VMS[2]])
+    assert limited.rc == 0, limited.stdout[-3000:]
+    # k8s-w-0's route comes back with its own CIDR (from nowhere but the plan: the lowest free block is its own
+    # again only because nothing else took it), and no other route changed.
+    assert routes(emu) == full
+    assert len([w for w in writes(emu) if "/routeTables/" in w[1]]) == 1
+
+
+def test_leftovers_report_exactly_the_udr_state_without_writing(world):
+    emu, k8s = world
+    k8s.reset(cluster(emu.subscription_id, count=3, dual_stack=None))
+    assert run(emu, k8s).rc == 0
+    result = run(emu, k8s, tasks_from="leftovers")
+    assert result.rc == 0 and writes(emu) == []
+    assert "still holds 3 routes (k8s-w-0, k8s-w-1, k8s-w-2)" in result.stdout
+    assert "calico_azure_udr_teardown=true" in result.stdout
+    removed = run(emu, k8s, tasks_from="absent")
+    assert removed.rc == 0 and routes(emu) == {}
+    assert emu.get_resource("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/routeTables/%s"
+                            % (emu.subscription_id, NET, TABLE)) is None
