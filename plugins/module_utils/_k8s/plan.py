@@ -144,7 +144,7 @@ def plan_nodes(
         strange = sorted(set(wanted) - set(group))
         hosts = [h for h in inventory if h["host"] in wanted] + [
             {"host": name, "vm": "", "pod_cidr": ""} for name in strange]
-        for host in sorted(hosts, key=lambda h: h["host"]):
+        for host in sorted(hosts, key=lambda h: kubernetes_node_name(h["host"])):
             name = kubernetes_node_name(host["host"])
             nodes.append({
                 "name": name,
