@@ -241,3 +241,14 @@ def test_leftovers_report_exactly_the_udr_state_without_writing(world):
     assert removed.rc == 0 and routes(emu) == {}
     assert emu.get_resource("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/routeTables/%s"
                             % (emu.subscription_id, NET, TABLE)) is None
+
+
+def test_a_vm_that_does_not_exist_names_the_variable_and_writes_nothing(world):
+    emu, k8s = world
+    seed = cluster(emu.subscription_id, dual_stack=None)
+    seed["nodes"][3]["providerID"] = provider_id(emu.subscription_id, "ghost")
+    k8s.reset(seed)
+    result = run(emu, k8s)
+    assert result.rc != 0
+    assert "udr_vm_resource_group" in result.stdout and "ghost" in result.stdout
+    assert writes(emu) == [] and routes(emu) == {}
