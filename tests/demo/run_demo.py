@@ -1,4 +1,8 @@
-"""`make demo`: playbooks/site.yml against the Azure stand-in and three local test hosts.
+"""`make demo`: playbooks/site.yml against the Azure and Kubernetes stand-ins and three local test hosts.
+
+The nodes come from the cluster (the Kubernetes stand-in): node-a and node-b
+have the pod CIDRs Kubernetes assigned, node-c has none yet, so the udr role
+allocates one and patches it into node-c's spec.podCIDR before writing routes.
 
 Starts the world of tests/molecule_support/scenario.py (three sshd test hosts in
 their own network and mount namespaces, and the Azure stand-in seeded with a
@@ -27,9 +31,9 @@ import scenario  # noqa: E402
 from helpers.ansible_run import run_playbook  # noqa: E402
 
 SLOT = int(os.environ.get("DEMO_SLOT", "20")) + int(os.environ.get("CALICO_AZURE_TEST_SLOT_OFFSET", "0"))
-# node-a has its pod CIDR in the inventory; node-b and node-c get theirs allocated.
+# node-a and node-b have pod CIDRs from Kubernetes; node-c gets one allocated and patched in.
 HOSTS = ["node-a", "node-b", "node-c"]
-EXPLICIT_POD_CIDRS = {"node-a": "198.19.42.0/24"}
+CLUSTER_POD_CIDRS = {"node-a": "198.19.42.0/24", "node-b": "198.19.7.0/24"}
 FILES = ["/etc/calico/calico.env", "/etc/systemd/system/calico-node.service", "/etc/kubernetes/azure.json"]
 
 
@@ -81,6 +85,17 @@ def show_azure(run_dir: Path, world: dict) -> None:
         print(f"  {nic['name']:12} {ip:14} enableIPForwarding={nic['properties'].get('enableIPForwarding', False)}")
 
 
+def show_nodes(world: dict, label: str) -> None:
+    from k8s_emulator.control import ControlClient
+
+    k8s = ControlClient(world["kubernetes"]["base_url"], world["kubernetes"]["ca_file"])
+    heading(f"Kubernetes nodes ({label})")
+    for node in sorted(k8s.list_objects("Node", "v1"), key=lambda n: n["metadata"]["name"]):
+        spec = node.get("spec") or {}
+        print(f"  {node['metadata']['name']:8} podCIDRs={spec.get('podCIDRs') or '(none)'}  "
+              f"providerID=...{spec.get('providerID', '')[-40:]}")
+
+
 def show_files(world: dict) -> None:
     secret = world["azure"]["client_secret"]
     for host in world["hosts"]:
@@ -100,15 +115,18 @@ def main() -> int:
         run_dir = Path(tmp)
         try:
             heading("starting the Azure stand-in and three test hosts (sshd in network namespaces)")
-            world = scenario.up(run_dir, SLOT, HOSTS, "k8s-demo")
+            world = scenario.up(run_dir, SLOT, HOSTS, "k8s-demo", CLUSTER_POD_CIDRS)
             for host in world["hosts"]:
                 print(f"  {host['name']:8} {host['address']}  (VM {host['name']}, NIC {host['name']}-nic)")
             print(f"  Azure stand-in: {world['azure']['base_url']}")
             inventory = run_dir / "inventory.yml"
-            inventory.write_text(yaml.safe_dump(scenario.inventory(world, "udr", EXPLICIT_POD_CIDRS)))
+            print(f"  Kubernetes stand-in: {world['kubernetes']['base_url']}")
+            inventory.write_text(yaml.safe_dump(scenario.inventory(world, "udr", kubernetes=True)))
             control = scenario.control(run_dir)
             try:
+                show_nodes(world, "before: node-c has no pod CIDR")
                 run_site(inventory, "first run", control)
+                show_nodes(world, "after: node-c patched")
                 show_azure(run_dir, world)
                 show_files(world)
                 run_site(inventory, "second run (should change nothing)", control)

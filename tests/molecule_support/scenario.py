@@ -76,13 +76,34 @@ def seed_for(hosts: Sequence[dict], slot: int, resource_group: str) -> dict:
     }
 
 
-def _start_stand_in(seed_file: Path, info_file: Path, log_file: Path) -> int:
+# The pod CIDRs Kubernetes assigned: node1 has the one the molecule host_vars name; the others have none yet
+# (the udr scenario allocates and patches them).
+CLUSTER_POD_CIDRS = {"node1": "198.19.10.0/24"}
+
+
+def cluster_seed_for(hosts: Sequence[dict], subscription_id: str, resource_group: str,
+                     pod_cidrs: dict | None = None) -> dict:
+    """The Kubernetes stand-in's nodes: one per test host, its VM as providerID, its address as InternalIP."""
+    pod_cidrs = CLUSTER_POD_CIDRS if pod_cidrs is None else pod_cidrs
+    nodes = []
+    for host in hosts:
+        node = {"name": host["name"],
+                "providerID": "azure:///subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s"
+                              % (subscription_id, resource_group, host["name"]),
+                "addresses": [{"type": "InternalIP", "address": host["address"]}]}
+        if host["name"] in pod_cidrs:
+            node["podCIDR"] = pod_cidrs[host["name"]]
+        nodes.append(node)
+    return {"nodes": nodes}
+
+
+def _start_stand_in(seed_file: Path, info_file: Path, log_file: Path, package: str = "azure_emulator") -> int:
     info_file.unlink(missing_ok=True)
     env = dict(os.environ, PYTHONPATH=str(TESTS_DIR) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with open(log_file, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "azure_emulator", "--seed", str(seed_file), "--info-file", str(info_file),
-             "--workdir", str(info_file.parent)],
+            [sys.executable, "-m", package, "--seed", str(seed_file), "--info-file", str(info_file)]
+            + (["--workdir", str(info_file.parent)] if package == "azure_emulator" else []),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(TESTS_DIR),
             start_new_session=True,
         )
@@ -100,9 +121,10 @@ def _start_stand_in(seed_file: Path, info_file: Path, log_file: Path) -> int:
 def _is_stand_in(pid: int) -> bool:
     """The pid is (still) a stand-in: a world file left by a killed run may name a reused pid."""
     try:
-        return b"azure_emulator" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+    return b"azure_emulator" in cmdline or b"k8s_emulator" in cmdline
 
 
 def _stop_pid(pid: int) -> None:
@@ -128,10 +150,11 @@ def _stop_pid(pid: int) -> None:
         pass
 
 
-def up(run_dir: Path, slot: int, hosts: Sequence[str], resource_group: str) -> dict:
-    # A world an interrupted run left: its stand-in stopped here, its hosts and every file of
+def up(run_dir: Path, slot: int, hosts: Sequence[str], resource_group: str, cluster_pod_cidrs: dict | None = None) -> dict:
+    # A world an interrupted run left: its stand-ins stopped here, its hosts and every file of
     # the run directory by testhosts.up, so the new world starts from nothing.
     down(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     state = testhosts.up(run_dir, slot, hosts)
     seed_file = run_dir / "seed.json"
     seed_file.write_text(json.dumps(seed_for(state["hosts"], slot, resource_group), indent=2))
@@ -165,10 +188,21 @@ def up(run_dir: Path, slot: int, hosts: Sequence[str], resource_group: str) -> d
         "subscription_id": info["subscription_id"],
     }
     world_file.write_text(json.dumps(world, indent=2))
+    # The cluster beside it: the Kubernetes API stand-in (tests/k8s_emulator), whose nodes are the test hosts.
+    cluster_seed = run_dir / "cluster-seed.json"
+    cluster_seed.write_text(json.dumps(cluster_seed_for(state["hosts"], info["subscription_id"], resource_group,
+                                                       cluster_pod_cidrs), indent=2))
+    k8s_pid = _start_stand_in(cluster_seed, run_dir / "k8s-stand-in.json", run_dir / "k8s-stand-in.log", "k8s_emulator")
+    world["kubernetes"] = {"pid": k8s_pid}
+    world_file.write_text(json.dumps(world, indent=2))
+    k8s_info = json.loads((run_dir / "k8s-stand-in.json").read_text())
+    world["kubernetes"].update({"kubeconfig": k8s_info["kubeconfig"], "base_url": k8s_info["base_url"],
+                                "ca_file": k8s_info["ca_file"]})
+    world_file.write_text(json.dumps(world, indent=2))
     return world
 
 
-def inventory(world: dict, mode: str = "udr", pod_cidrs: dict | None = None) -> dict:
+def inventory(world: dict, mode: str = "udr", pod_cidrs: dict | None = None, kubernetes: bool = False) -> dict:
     """A site.yml inventory (the documented layout) for the world's hosts and stand-in."""
     hosts = {}
     for host in world["hosts"]:
@@ -185,6 +219,10 @@ def inventory(world: dict, mode: str = "udr", pod_cidrs: dict | None = None) -> 
         "calico_node_systemd_unit": True,
     }
     group_vars.update({"calico_azure_" + key: value for key, value in names.items()})
+    if kubernetes:
+        # Nodes, pod CIDRs and VMs from the cluster; nodes without a pod CIDR get one, patched in.
+        group_vars["calico_azure_kubernetes"] = {"kubeconfig": world["kubernetes"]["kubeconfig"]}
+        group_vars["udr_allocate_pod_cidrs"] = True
     return {"calico_azure_nodes": {"hosts": hosts, "vars": group_vars}}
 
 
@@ -193,9 +231,10 @@ def down(run_dir: Path) -> None:
     world_file = run_dir / "world.json"
     if world_file.exists():
         world = json.loads(world_file.read_text())
-        pid = (world.get("azure") or {}).get("pid")
-        if pid and _is_stand_in(int(pid)):
-            _stop_pid(int(pid))
+        for stand_in in ("kubernetes", "azure"):
+            pid = (world.get(stand_in) or {}).get("pid")
+            if pid and _is_stand_in(int(pid)):
+                _stop_pid(int(pid))
         world_file.unlink()
     testhosts.down(run_dir)
 

@@ -31,7 +31,7 @@ def tarball(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Confi
 def collections_dir(tarball: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty collections path with only the tarball installed (no index is consulted)."""
     path = tmp_path_factory.mktemp("collections")
-    run([tool("ansible-galaxy"), "collection", "install", "--offline", "-p", str(path), str(tarball)],
+    run([tool("ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "-p", str(path), str(tarball)],
         env=ansible_env(path))
     installed = path / "ansible_collections" / NAMESPACE / NAME
     assert (installed / "MANIFEST.json").is_file(), f"ansible-galaxy installed nothing at {installed}"

@@ -147,7 +147,7 @@ def test_build_context_steps_find_the_collection_and_its_dependencies(build_cont
     """The image build's galaxy and introspect steps, run from the generated context."""
     build_dir = build_context / "_build"
     collections = tmp_path / "collections"
-    run([tool("ansible-galaxy"), "collection", "install", "--offline", "-r", "requirements.yml",
+    run([tool("ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "-r", "requirements.yml",
          "--collections-path", str(collections)], cwd=build_dir, env=ansible_env(collections))
     pip_out, bindep_out = tmp_path / "requirements.txt", tmp_path / "bindep.txt"
     result = subprocess.run(
