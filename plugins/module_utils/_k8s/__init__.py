@@ -1,4 +1,0 @@
-# -*- coding: utf-8 -*-
-# Copyright: calico.azure contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
