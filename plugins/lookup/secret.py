@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: secret
-author: calico.azure contributors
+author: calico.azure contributors (@calico-azure)
 version_added: 0.2.0
 short_description: Read a secret variable as data, never as a template
 description:

@@ -171,7 +171,8 @@ instances:
     id:
       description: Resource id of the instance.
       type: str
-      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-nodes/providers/Microsoft.Compute/virtualMachineScaleSets/pool-workers/virtualMachines/0
+      sample: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/k8s-nodes/providers/\
+        Microsoft.Compute/virtualMachineScaleSets/pool-workers/virtualMachines/0"
     private_ip:
       description: Private IPv4 address of the instance's primary NIC; the next hop of its pod routes.
       type: str

@@ -281,7 +281,6 @@ class _Expander:
         }
         self.put(vm_id, self.tracked(vm, location, props))
 
-
     def scale_set_nic_configuration(self, config: dict, rg: str, index: int) -> dict:
         ip_configs = config.get("ip_configurations") or [{"name": "ipconfig1", "subnet": config["subnet"]}]
         props = {

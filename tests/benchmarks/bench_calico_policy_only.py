@@ -34,7 +34,7 @@ from ansible_collections.calico.azure.plugins.module_utils._calico.policy_only i
 
 def cpu(function, repeat):
     times = []
-    for _ in range(repeat):
+    for _round in range(repeat):
         started = time.process_time()
         function()
         times.append(time.process_time() - started)

@@ -38,7 +38,7 @@ def main(argv: list) -> int:
     from kubernetes import client, config
 
     rows = []
-    for _ in range(args.repeat):
+    for _round in range(args.repeat):
         started = time.perf_counter()
         emu = Emulator(seed="default.yml").start()
         rows.append(("start-up (CA, cert, server, kubeconfig)", time.perf_counter() - started, None))

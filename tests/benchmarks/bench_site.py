@@ -185,7 +185,9 @@ AZCOLLECTION_PLAYBOOK = """
       azure.azcollection.azure_rm_networkinterface:
         resource_group: %(vm_rg)s
         name: "{{ item }}-nic"
-        virtual_network: "/subscriptions/{{ lookup('env', 'AZURE_SUBSCRIPTION_ID') }}/resourceGroups/%(net_rg)s/providers/Microsoft.Network/virtualNetworks/%(vnet)s"
+        virtual_network:
+          name: %(vnet)s
+          resource_group: %(net_rg)s
         subnet_name: %(subnet)s
         ip_forwarding: true
         create_with_security_group: false
@@ -283,7 +285,7 @@ def measure(emu: Emulator, tmp: Path, flavour: str, count: int, text: str) -> Li
 def ping_time(repeat: int = 3) -> float:
     env = ansible_env({})
     times = []
-    for _ in range(repeat):
+    for _round in range(repeat):
         outcome = _run([str(BIN_DIR / "ansible"), "localhost", "-c", "local", "-m", "ansible.builtin.ping"], env)
         times.append(outcome["wall"])
     return statistics.median(times)
@@ -308,11 +310,11 @@ def table(rows: List[Dict[str, Any]], ping: float) -> str:
         "flavour", "case", "nodes", "wall s", "CPU s", "reads", "writes", "polls", "429s", "exact", "x floor")
     lines = [header, "|" + "|".join("-" * (len(cell) + 0) for cell in header.split("|")[1:-1]) + "|"]
     for row in rows:
-        ratio = row["wall"] / floor(ping, row["nodes"]) if row["case"] == "first run" else float("nan")
+        ratio = row["wall"] / floor(ping, row["nodes"]) if row["case"] == "first run" else None
         lines.append("| %-12s | %-9s | %5d | %7.2f | %7.2f | %5d | %6d | %5d | %4d | %-5s | %8s |" % (
             row["flavour"], row["case"], row["nodes"], row["wall"], row["cpu"], row["reads"], row["writes"],
             row["polls"], row["throttled"], "yes" if row["exact"] else "NO",
-            "%.2fx" % ratio if ratio == ratio else "-"))
+            "%.2fx" % ratio if ratio is not None else "-"))
     return "\n".join(lines)
 
 

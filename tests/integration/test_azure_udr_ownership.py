@@ -46,7 +46,7 @@ SEED = {
 pytestmark = pytest.mark.azure_seed(SEED)
 
 FIREWALL = {"name": "default", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance",
-                                             "nextHopIpAddress": "10.240.1.4"}}
+                                              "nextHopIpAddress": "10.240.1.4"}}
 ONPREM = {"name": "onprem", "properties": {"addressPrefix": "192.168.0.0/16", "nextHopType": "VirtualNetworkGateway"}}
 
 
@@ -159,13 +159,13 @@ def test_adopted_table_keeps_foreign_routes_and_purges_only_owned_ones(azure_emu
     assert rerun["changed"] is False and writes(emu) == []
 
     # node-2 is gone: its (owned) route goes, the foreign route stays
-    gone = ok(run(emu, task(**dict(args, routes=[node_route(1)]))))
+    gone = ok(run(emu, task(**{**args, "routes": [node_route(1)]})))
     assert gone["routes_removed"] == 1 and writes(emu) == [("PUT", "routetables")]
     assert sorted(route_map(emu)) == ["aks-cp-route", "default", "node-1"]
     assert emu.get_resource(table_id(emu))["tags"]["calico-azure-routes.demo"] == "node-1"
 
     # the explicit opt-in removes it, listed before it goes (check mode) and when it goes
-    forced = dict(args, routes=[node_route(1)], purge_foreign_routes=True)
+    forced = {**args, "routes": [node_route(1)], "purge_foreign_routes": True}
     predicted = ok(run(emu, task(**forced), check=True))
     assert writes(emu) == [] and predicted["foreign_routes_removed"][0]["name"] == "aks-cp-route"
     assert ("route 'aks-cp-route' (10.244.50.0/24 -> VirtualAppliance 10.240.0.7) is inside cluster_cidr but was not "
@@ -304,7 +304,7 @@ def test_next_hops_that_cannot_be_a_node_are_refused_before_any_write(azure_emul
         ("inside own prefix", dict(routes=[{"name": "n1", "address_prefix": "10.244.1.0/24", "next_hop_ip": "10.244.1.9"}]),
          "route 'n1': next_hop_ip 10.244.1.9 is inside the route's own address_prefix 10.244.1.0/24"),
         ("another node's pod CIDR", dict(routes=[node_route(1), {"name": "n2", "address_prefix": "10.244.2.0/24",
-                                                                  "next_hop_ip": "10.244.1.7"}], cluster_cidr=SCOPE),
+                                                                 "next_hop_ip": "10.244.1.7"}], cluster_cidr=SCOPE),
          "route 'n2': next_hop_ip 10.244.1.7 is inside the pod CIDR 10.244.1.0/24 of route 'node-1', not a node's "
          "address; set next_hop_ip to the node's private IP"),
         ("network address", dict(routes=[{"name": "n1", "address_prefix": "10.244.1.0/24", "next_hop_ip": "10.240.0.0"}],

@@ -503,8 +503,10 @@ def test_absent_dissociates_then_deletes(azure_emulator):
     emu.put_resource(table_id(emu), {"location": "westeurope",
                                      "tags": {"calico-azure-cluster": "demo", "calico-azure-routes.demo": "node-0"},
                                      "properties": {"routes": [
-        {"name": "node-0", "properties": {"addressPrefix": "10.244.0.0/24", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.240.0.4"}},
-    ]}})
+                                         {"name": "node-0", "properties": {
+                                             "addressPrefix": "10.244.0.0/24", "nextHopType": "VirtualAppliance",
+                                             "nextHopIpAddress": "10.240.0.4"}},
+                                     ]}})
     nodes_subnet = emu.get_resource(subnet_id(emu, "nodes"))
     emu.put_resource(subnet_id(emu, "nodes"), dict(nodes_subnet, properties=dict(nodes_subnet["properties"], routeTable={"id": table_id(emu)})))
     nodes_before = emu.get_resource(subnet_id(emu, "nodes"))

@@ -121,7 +121,7 @@ def test_instances_left_on_an_old_model_are_upgraded_without_a_model_write(azure
     model = model_of(emu, "pool-a")
     model["networkProfile"]["networkInterfaceConfigurations"][0]["properties"]["enableIPForwarding"] = True
     emu.core.engine.handle("PATCH", ss_id("pool-a"), {"api-version": "2024-07-01"}, {},
-                      json.dumps({"properties": {"virtualMachineProfile": model}}).encode())
+                           json.dumps({"properties": {"virtualMachineProfile": model}}).encode())
     result = run(emu, {"resource_group": "rg-k8s", "scale_sets": ["pool-a"]})
     assert result["changed"] is True
     assert writes(emu) == [("POST", "manualupgrade")]

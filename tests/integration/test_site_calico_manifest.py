@@ -164,7 +164,7 @@ def test_apply_to_the_cluster_check_once_and_a_rerun_sends_no_write(world, tmp_p
     expected_docs = [d for d in yaml.safe_load_all(expected) if d]
     with Emulator(seed="default.yml") as cluster:
         settings = {"calico_node_manifest_path": str(manifest), "calico_node_apply": True,
-                    "calico_azure_kubernetes": {"kubeconfig": cluster.kubeconfig}}
+                    "calico_node_kubernetes": {"kubeconfig": cluster.kubeconfig}}
 
         check = run_site(world, tmp_path, "apply-check", check=True, **settings)
         assert check.rc == 0, check.stdout[-4000:]

@@ -33,7 +33,9 @@ def azure_seed(count: int = 7) -> dict:
         }],
         "virtual_machines": [
             {"name": VMS[i], "resource_group": COMPUTE,
-             "nics": [{"name": VMS[i] + "-nic", "subnet": {"resource_group": NET, "virtual_network": "vnet-k8s", "name": "nodes"}, "private_ip": "10.240.0.%d" % (4 + i)}]}
+             "nics": [{"name": VMS[i] + "-nic",
+                       "subnet": {"resource_group": NET, "virtual_network": "vnet-k8s", "name": "nodes"},
+                       "private_ip": "10.240.0.%d" % (4 + i)}]}
             for i in range(count)
         ],
     }

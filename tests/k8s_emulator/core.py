@@ -139,8 +139,8 @@ class K8sCore:
 
     def _ensure_namespace(self, name: str) -> None:
         if ("", "namespaces", "", name) not in self.objects:
-            self._store_new(self.type_for("", "namespaces"), {"apiVersion": "v1", "kind": "Namespace",
-                                                             "metadata": {"name": name}}, "k8s-emulator-seed")
+            self._store_new(self.type_for("", "namespaces"),
+                            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, "k8s-emulator-seed")
 
     def _next_revision(self) -> str:
         self.revision += 1
@@ -253,7 +253,7 @@ class K8sCore:
             return self.compacted
 
     def _locate(self, api_version: str, kind: str | None, plural: str | None):
-        group, _, version = api_version.rpartition("/")
+        group, _slash, version = api_version.rpartition("/")
         if plural:
             rtype = self.type_for(group, plural, version)
         else:
@@ -341,7 +341,7 @@ class K8sCore:
 
     def _authenticate(self, request: Request) -> str:
         auth = request.headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
+        scheme, _space, token = auth.partition(" ")
         if scheme.lower() == "bearer" and token.strip() == self.admin_token:
             return "admin"
         if scheme.lower() == "bearer" and token.strip() == self.readonly_token:

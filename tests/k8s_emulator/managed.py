@@ -80,7 +80,7 @@ def from_fields_v1(tree: dict, prefix: tuple = ()) -> set[tuple]:
 
 
 def _step(node, element: str):
-    kind, _, rest = element.partition(":")
+    kind, _colon, rest = element.partition(":")
     if kind == "f":
         return node.get(rest) if isinstance(node, dict) else None
     if kind == "k" and isinstance(node, list):
@@ -108,7 +108,7 @@ def display(path: tuple) -> str:
     """The path as structured-merge-diff prints it: .spec.x, .spec.containers[name="c"].image."""
     out = ""
     for element in path:
-        kind, _, rest = element.partition(":")
+        kind, _colon, rest = element.partition(":")
         if kind == "f":
             out += "." + rest
         elif kind == "k":
@@ -125,7 +125,7 @@ def remove_path(obj: dict, path: tuple) -> None:
         node = _step(node, element)
         if node is None:
             return
-    kind, _, rest = path[-1].partition(":")
+    kind, _colon, rest = path[-1].partition(":")
     if kind == "f" and isinstance(node, dict):
         node.pop(rest, None)
     elif kind in ("k", "v") and isinstance(node, list):

@@ -24,8 +24,10 @@ def _paths(types, group_version: str) -> dict:
         gvk = {"group": rtype.group, "version": rtype.version, "kind": rtype.kind}
         operation = {"x-kubernetes-group-version-kind": gvk, "parameters": _PARAMS,
                      "responses": {"200": {"description": "OK"}}}
-        paths[f"{base}{scope}/{rtype.plural}"] = {"post": {**operation, "x-kubernetes-action": "post"},
-                                                 "get": {**operation, "x-kubernetes-action": "list"}}
+        paths[f"{base}{scope}/{rtype.plural}"] = {
+            "post": {**operation, "x-kubernetes-action": "post"},
+            "get": {**operation, "x-kubernetes-action": "list"},
+        }
         paths[f"{base}{scope}/{rtype.plural}/{{name}}"] = {
             "get": {**operation, "x-kubernetes-action": "get"}, "put": {**operation, "x-kubernetes-action": "put"},
             "patch": {**operation, "x-kubernetes-action": "patch"}, "delete": {**operation, "x-kubernetes-action": "delete"}}

@@ -190,8 +190,8 @@ def up(run_dir: Path, slot: int, hosts: Sequence[str], resource_group: str, clus
     world_file.write_text(json.dumps(world, indent=2))
     # The cluster beside it: the Kubernetes API stand-in (tests/k8s_emulator), whose nodes are the test hosts.
     cluster_seed = run_dir / "cluster-seed.json"
-    cluster_seed.write_text(json.dumps(cluster_seed_for(state["hosts"], info["subscription_id"], resource_group,
-                                                       cluster_pod_cidrs), indent=2))
+    cluster_seed.write_text(json.dumps(
+        cluster_seed_for(state["hosts"], info["subscription_id"], resource_group, cluster_pod_cidrs), indent=2))
     k8s_pid = _start_stand_in(cluster_seed, run_dir / "k8s-stand-in.json", run_dir / "k8s-stand-in.log", "k8s_emulator")
     world["kubernetes"] = {"pid": k8s_pid}
     world_file.write_text(json.dumps(world, indent=2))

@@ -139,8 +139,8 @@ def plan_nodes(
             errors.append(
                 "udr_nodes holds %d of the %d hosts of the node group (missing: %s): purging routes from fewer nodes "
                 "than the group would delete the routes of the missing nodes; leave udr_nodes at its default "
-                "(every host of udr_nodes_group), or set udr_purge_routes: false" % (len(wanted), len(group),
-                                                                                    ", ".join(missing)))
+                "(every host of udr_nodes_group), or set udr_purge_routes: false"
+                % (len(wanted), len(group), ", ".join(missing)))
         strange = sorted(set(wanted) - set(group))
         hosts = [h for h in inventory if h["host"] in wanted] + [
             {"host": name, "vm": "", "pod_cidr": ""} for name in strange]

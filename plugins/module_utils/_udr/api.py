@@ -582,7 +582,8 @@ class RouteTableConverger(object):
             )
         if errors:
             raise ValidationFailed(*errors)
-        assert self.owner is not None and self.cluster_name is not None
+        if self.owner is None or self.cluster_name is None:  # checked by the input validation above
+            raise ValidationFailed("state: absent needs cluster_name")
         result = {
             "changed": False,
             "route_table": {},

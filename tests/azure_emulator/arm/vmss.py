@@ -36,7 +36,6 @@ import hashlib
 import uuid
 
 from ..responses import Response
-from ..store import stamp_etag
 from . import errors
 from .errors import ArmError
 from .ids import key

@@ -374,17 +374,20 @@ def _seed_scale_set(azure_emulator, seeder, body: dict, capacity: int | None = N
 
 
 def _uniform_set(ss_id: str, nic: str = "nic1", ipc: str = "ip1") -> dict:
-    subnet = f"{ss_id.split('/providers/')[0]}/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/subnet1"
+    rg_id = ss_id.split('/providers/')[0]
+    subnet = f"{rg_id}/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/subnet1"
     return {"id": ss_id, "location": "westus", "sku": {"name": "Standard_D2s_v5", "tier": "Standard", "capacity": 3},
             "properties": {"orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
                 "osProfile": {"computerNamePrefix": "vmss", "adminUsername": "azureuser"},
                 "networkProfile": {"networkInterfaceConfigurations": [{"name": nic, "properties": {
                     "primary": True, "enableIPForwarding": False,
-                    "networkSecurityGroup": {"id": f"{ss_id.split('/providers/')[0]}/providers/Microsoft.Network/networkSecurityGroups/nsg1"},
+                    "networkSecurityGroup": {"id": f"{rg_id}/providers/Microsoft.Network/networkSecurityGroups/nsg1"},
                     "ipConfigurations": [{"name": ipc, "properties": {
                         "subnet": {"id": subnet}, "primary": True,
-                        "loadBalancerBackendAddressPools": [{"id": f"{ss_id.split('/providers/')[0]}/providers/Microsoft.Network/loadBalancers/lb1/backendAddressPools/addressPool1"}],
-                        "loadBalancerInboundNatPools": [{"id": f"{ss_id.split('/providers/')[0]}/providers/Microsoft.Network/loadBalancers/lb1/inboundNatPools/natPool1"}],
+                        "loadBalancerBackendAddressPools": [
+                            {"id": f"{rg_id}/providers/Microsoft.Network/loadBalancers/lb1/backendAddressPools/addressPool1"}],
+                        "loadBalancerInboundNatPools": [
+                            {"id": f"{rg_id}/providers/Microsoft.Network/loadBalancers/lb1/inboundNatPools/natPool1"}],
                     }}]}}]}}}}
 
 

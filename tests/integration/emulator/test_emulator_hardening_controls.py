@@ -11,7 +11,6 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.mgmt.network.models import RouteTable
 
 
-
 def fetch_token(emu) -> str:
     answer = requests.post(
         f"{emu.base_url}/{emu.tenant_id}/oauth2/v2.0/token",
@@ -96,9 +95,10 @@ def test_request_bodies_are_logged_with_credentials_redacted(azure_emulator, net
 
 def test_sdk_refused_with_expired_token_surfaces_401(azure_emulator, network_client):
     # The SDK keeps a token it was told lives an hour: ARM's 401 reaches the caller (clients must refresh).
-    azure_emulator.set_token_lifetime(1, announced_seconds=3599)
+    # 5 s: long enough for the first call to land inside it on a loaded machine.
+    azure_emulator.set_token_lifetime(5, announced_seconds=3599)
     list(network_client.route_tables.list("rg-k8s"))
-    time.sleep(2.1)
+    time.sleep(5.5)
     with pytest.raises(ClientAuthenticationError) as excinfo:
         list(network_client.route_tables.list("rg-k8s"))
     assert "ExpiredAuthenticationToken" in str(excinfo.value)

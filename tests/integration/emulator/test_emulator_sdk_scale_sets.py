@@ -61,7 +61,7 @@ def test_manual_policy_keeps_instances_on_the_old_model_until_manualupgrade(azur
 
 
 def test_stale_if_match_is_refused(compute_client):
-    _, update = _forwarding_patch(compute_client, "pool-manual", True)
+    _unused, update = _forwarding_patch(compute_client, "pool-manual", True)
     with pytest.raises(ResourceModifiedError):
         compute_client.virtual_machine_scale_sets.begin_update(
             RG, "pool-manual", update, etag='"7"', match_condition=MatchConditions.IfNotModified).result()

@@ -27,7 +27,7 @@ def kubectl(kubeconfig, *args, stdin=None, check=True):
     # The discovery cache beside the kubeconfig, not in ~/.kube: tests leave the user's home alone.
     cache_dir = str(Path(kubeconfig).parent / "kube-cache")
     proc = subprocess.run([KUBECTL, "--kubeconfig", kubeconfig, "--cache-dir", cache_dir, *args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -121,7 +121,8 @@ def test_create_existing_is_already_exists(k8s_emulator, kubeconfig):
     kubectl(kubeconfig, "create", "-f", "-", stdin=CONFIGMAP % "none")
     proc = kubectl(kubeconfig, "create", "-f", "-", stdin=CONFIGMAP % "none", check=False)
     assert proc.returncode == 1
-    assert 'Error from server (AlreadyExists): error when creating "STDIN": configmaps "calico-config" already exists'         in proc.stderr
+    assert ('Error from server (AlreadyExists): error when creating "STDIN": configmaps "calico-config" already exists'
+            in proc.stderr)
 
 
 def test_wrong_token_is_unauthorized(k8s_emulator, kubeconfig, tmp_path):

@@ -54,9 +54,11 @@ def test_stale_continue_token_is_410_expired(k8s_emulator, core_v1):
 
 @pytest.mark.k8s_seed(nodes_for(4, control_plane=1))
 def test_label_and_field_selectors(core_v1):
-    assert [n.metadata.name for n in core_v1.list_node(label_selector="node-role.kubernetes.io/control-plane").items]         == ["node-0"]
-    assert [n.metadata.name for n in core_v1.list_node(label_selector="!node-role.kubernetes.io/control-plane,"
-                                                                      "kubernetes.io/hostname in (node-1,node-3)").items]         == ["node-1", "node-3"]
+    control_plane = core_v1.list_node(label_selector="node-role.kubernetes.io/control-plane").items
+    assert [n.metadata.name for n in control_plane] == ["node-0"]
+    workers = core_v1.list_node(label_selector="!node-role.kubernetes.io/control-plane,"
+                                               "kubernetes.io/hostname in (node-1,node-3)").items
+    assert [n.metadata.name for n in workers] == ["node-1", "node-3"]
     assert [n.metadata.name for n in core_v1.list_node(field_selector="metadata.name=node-2").items] == ["node-2"]
     with pytest.raises(ApiException) as caught:
         core_v1.list_node(field_selector="spec.podCIDR=x")
@@ -96,7 +98,8 @@ def test_pod_cidr_rules(core_v1):
          "message": 'Forbidden: node updates may not change podCIDR except from "" to valid'}]
     with pytest.raises(ApiException) as caught:
         core_v1.patch_node("node-0", {"spec": {"providerID": "azure:///other"}})
-    assert "spec.providerID: Forbidden: node updates may not change providerID except from \"\" to valid" in         _status(caught.value)["message"]
+    assert ("spec.providerID: Forbidden: node updates may not change providerID except from \"\" to valid"
+            in _status(caught.value)["message"])
 
 
 @pytest.mark.k8s_seed({"nodes": [{"name": "new"}]})

@@ -10,8 +10,8 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.calico.azure.plugins.module_utils._udr import logic as logic
-from ansible_collections.calico.azure.plugins.module_utils._udr import ownership as ownership
+from ansible_collections.calico.azure.plugins.module_utils._udr import logic
+from ansible_collections.calico.azure.plugins.module_utils._udr import ownership
 from ansible_collections.calico.azure.plugins.module_utils._udr.logic import RouteSpec
 
 SCOPE = [ipaddress.ip_network("10.244.0.0/16")]
