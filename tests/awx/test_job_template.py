@@ -210,7 +210,11 @@ def job_template_run(tmp_path_factory) -> JobTemplateRun:
     project = work / "project"
     shutil.copytree(PROJECT_TEMPLATE, project)
     requirements = yaml.safe_load((project / "collections" / "requirements.yml").read_text())
-    requirements["collections"] = [{"name": str(tarball), "type": "file"}]
+    # calico.azure depends on kubernetes.core (galaxy.yml): AWX resolves it from Galaxy, which is not
+    # reachable here, so the copy `make` extracted from the ansible package is given as its source.
+    kubernetes_core = REPO_ROOT / ".cache" / "collections" / "ansible_collections" / "kubernetes" / "core"
+    requirements["collections"] = [{"name": str(tarball), "type": "file"},
+                                   {"name": str(kubernetes_core), "type": "dir"}]
     (project / "collections" / "requirements.yml").write_text(yaml.safe_dump(requirements))
     collections = work / "project_update" / "requirements_collections"
     install_project_collections(project, collections)
