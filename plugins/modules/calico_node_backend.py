@@ -90,6 +90,14 @@ options:
     type: list
     elements: str
     default: []
+  directory_mode:
+    description:
+      - With O(create=true), the env file's directory is created when it is missing (with its missing parents), and
+        the directory gets this mode and the file's O(owner) and O(group); an existing directory is kept at them.
+      - When not set, a missing directory is an error.
+      - One module call then does what a directory task before this one did (the calico_node role sets V(0755)).
+    type: raw
+    version_added: 0.3.0
   backup:
     description:
       - Keep a copy of the file as it was, named with a timestamp, before changing it.
@@ -247,6 +255,7 @@ from ansible_collections.calico.azure.plugins.module_utils._calico.env import (
     managed_variables,
     normalise_extra_env,
 )
+from ansible_collections.calico.azure.plugins.module_utils._files import ensure_directory
 from ansible_collections.calico.azure.plugins.module_utils._calico.versions import (
     ALL_BACKENDS,
     CalicoVersionError,
@@ -314,7 +323,7 @@ def _check_creatable(module, path, file_format):
     if file_format == "manifest":
         module.fail_json(msg="%s does not exist and create only makes env files; a manifest must exist first" % path, path=path)
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
+    if not os.path.isdir(directory) and module.params["directory_mode"] is None:
         module.fail_json(msg="cannot create %s: directory %s does not exist" % (path, directory), path=path)
 
 
@@ -335,11 +344,16 @@ def _apply(module, path, exists, changed, new_data):
     # as ansible.builtin.lineinfile does.
     target = os.path.realpath(path)
     backup_file = None
+    file_args = module.load_file_common_arguments(module.params, path=target)
+    directory_changed = False
+    if module.params["directory_mode"] is not None and module.params["create"]:
+        directory_changed, _created = ensure_directory(
+            module, os.path.dirname(target), module.params["directory_mode"], file_args)
     if changed and not module.check_mode:
         if module.params["backup"] and exists:
             backup_file = module.backup_local(path)
         _write_atomically(module, target, new_data)
-    file_args = module.load_file_common_arguments(module.params, path=target)
+    changed = changed or directory_changed
     if not exists:
         if file_args["mode"] is None:
             file_args["mode"] = "0644"
@@ -361,6 +375,7 @@ def main():
             extra_env=dict(type="dict", default={}),
             absent_env=dict(type="list", elements="str", default=[]),
             backup=dict(type="bool", default=False),
+            directory_mode=dict(type="raw"),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
