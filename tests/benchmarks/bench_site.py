@@ -355,7 +355,11 @@ def main(argv: List[str]) -> int:
                 for flavour, text in flavours:
                     if flavour == "azcollection" and round_ >= azcollection_rounds(count, options):
                         continue
-                    rows.extend(measure(emu, tmp, flavour, count, text))
+                    for row in measure(emu, tmp, flavour, count, text):
+                        rows.append(row)
+                        # A long run (azcollection at N = 100) shows each row as it lands.
+                        print("measured: %(flavour)s %(case)s N=%(nodes)d %(wall).1f s, %(writes)d writes"
+                              % row, file=sys.stderr, flush=True)
         if options.scale:
             rows.extend(measure(emu, tmp, "role", 400, ROLE_PLAYBOOK))
     print("Azure part of a cluster run: %d ms per ARM request, %.0f s per LRO (Retry-After %d); VMs in %s, "
