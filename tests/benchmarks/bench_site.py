@@ -173,10 +173,10 @@ AZCOLLECTION_PLAYBOOK = """
         resource_group: %(net_rg)s
         route_table_name: %(table)s
         name: "{{ item.0 }}"
-        address_prefix: "{{ item.1 }}"
+        address_prefix: "{{ cidrs[item.0] }}"
         next_hop_type: virtual_appliance
-        next_hop_ip_address: "{{ item.2 }}"
-      loop: "{{ nodes | zip(cidrs, ips) | list }}"
+        next_hop_ip_address: "{{ item.1 }}"
+      loop: "{{ nodes | zip(ips) | list }}"
     - name: Associate the subnet
       azure.azcollection.azure_rm_subnet:
         resource_group: %(net_rg)s
@@ -335,6 +335,7 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="A B rounds per N (default 1)")
     parser.add_argument("--scale", action="store_true", help="also N = 400 through the role")
     parser.add_argument("--sizes", default="10,100", help="comma-separated N (default 10,100)")
+    parser.add_argument("--only", default="", help="comma-separated flavours to measure (default: all)")
     parser.add_argument("--azcollection-rounds", type=int, default=None,
                         help="rounds azcollection joins at each N (default: every round below N = 100, one at 100+)")
     options, _others = parser.parse_known_args(argv)
@@ -343,6 +344,8 @@ def main(argv: List[str]) -> int:
     flavours = [("modules", MODULES_PLAYBOOK), ("role", ROLE_PLAYBOOK)]
     if have_azcollection:
         flavours.append(("azcollection", AZCOLLECTION_PLAYBOOK))
+    if options.only:
+        flavours = [(name, text) for name, text in flavours if name in options.only.split(",")]
     rows: List[Dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="calico-azure-bench-") as tmp_name, Emulator(seed=seed(1)) as emu:
         tmp = Path(tmp_name)
