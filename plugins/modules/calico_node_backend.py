@@ -104,7 +104,8 @@ attributes:
     details: Check mode reads the file and reports the C(changed) a real run would; it writes nothing.
   diff_mode:
     support: full
-    details: The diff is the whole file before and after, which Ansible shows as a unified diff.
+    details: The diff is the whole file before and after, headed by its path (C(<path> (absent)) before a create),
+      which Ansible shows as a unified diff.
   platform:
     platforms: posix
   safe_file_operations:
@@ -252,6 +253,7 @@ from ansible_collections.calico.azure.plugins.module_utils._calico.versions impo
     CalicoVersionError,
     backend_support_error,
 )
+from ansible_collections.calico.azure.plugins.module_utils._diff import text_diff
 
 
 def _edit_manifest(module, text, to_set, to_unset, path):
@@ -404,12 +406,7 @@ def main():
         locations=dict(edit.locations),
     )
     if module._diff:
-        result["diff"] = dict(
-            before=text,
-            after=edit.text,
-            before_header=path if exists else "%s (absent)" % path,
-            after_header=path,
-        )
+        result["diff"] = text_diff(text if exists else None, edit.text, name=path)
     result["changed"], backup_file = _apply(module, path, exists, (not exists) or new_data != original, new_data)
     if backup_file:
         result["backup_file"] = backup_file

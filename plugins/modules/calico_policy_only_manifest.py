@@ -80,7 +80,7 @@ attributes:
     details: Check mode converts in memory and reports the C(changed) and diff a real run would; it writes nothing.
   diff_mode:
     support: full
-    details: The diff is the whole file before and after, which Ansible shows as a unified diff.
+    details: The diff is the whole file before and after, headed by its path, which Ansible shows as a unified diff.
   platform:
     platforms: posix
   safe_file_operations:
@@ -178,6 +178,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.calico.azure.plugins.module_utils._diff import text_diff
 
 
 def _write_atomically(module, path, data):
@@ -272,7 +273,7 @@ def main():
     if params["return_content"]:
         result["content"] = conversion.text
     if module._diff:
-        result["diff"] = dict(before=text, after=conversion.text, before_header=path, after_header=path)
+        result["diff"] = text_diff(text, conversion.text, name=path)
     target = os.path.realpath(path)
     if changed and not module.check_mode:
         if params["backup"]:

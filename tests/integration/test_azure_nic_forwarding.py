@@ -137,9 +137,11 @@ def test_full_nic_is_kept_check_apply_rerun(azure_emulator):
     assert checked["changed"] is True
     assert arm_writes(emu) == []
     assert emu.get_resource(target) == before
-    assert checked["diff"]["prepared"] == (
-        "node-0-nic (resource group rg-k8s on VM node-0): enableIPForwarding false -> true\n"
-    )
+    assert checked["diff"] == {
+        "before": "NIC rg-k8s/node-0-nic on VM node-0 enableIPForwarding: false\n",
+        "after": "NIC rg-k8s/node-0-nic on VM node-0 enableIPForwarding: true\n",
+        "before_header": "network interfaces", "after_header": "network interfaces",
+    }
 
     applied = run(emu, args)
     assert applied["changed"] is True

@@ -422,8 +422,8 @@ def test_a_write_whose_answer_was_lost_is_reported_changed(azure_emulator):
     outcome = ok(run_playbook(book, env=emu.env()))
     assert route_map(emu) == {"node-1": ("10.244.1.0/24", "VirtualAppliance", "10.240.0.5")}
     assert outcome["changed"] is True
-    assert "route node-1: 10.244.1.0/24 -> VirtualAppliance 10.240.0.5" in outcome["diff"]["after"]
-    assert "route node-1" not in outcome["diff"]["before"]
+    assert "routes/node-1: 10.244.1.0/24 -> VirtualAppliance 10.240.0.5" in outcome["diff"]["after"]
+    assert "routes/node-1" not in outcome["diff"]["before"]
     assert ok(run(emu, task(routes=[node_route(1)])))["changed"] is False and writes(emu) == []
 
 
