@@ -15,7 +15,7 @@ description:
     associated with, in the shape M(calico.azure.azure_udr_routes) returns.
   - Routes written by the Kubernetes Azure cloud provider are named after their node (C(<node>), or
     C(<node>____<cidr without :, . and />) on dual-stack clusters); RV(route_table.routes[].node) gives that node name.
-  - Shows who owns each route: the ownership record M(calico.azure.azure_udr_routes) keeps in the table's tags
+  - Shows who owns each route, from the ownership record M(calico.azure.azure_udr_routes) keeps in the table's tags
     (RV(route_table.owners), RV(route_table.routes[].owner)), and the routes no record names
     (RV(route_table.foreign_routes)), which no purge or teardown of M(calico.azure.azure_udr_routes) removes.
 author:
