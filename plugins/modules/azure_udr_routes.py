@@ -117,8 +117,11 @@ attributes:
   diff_mode:
     support: full
     details:
-      - One line per route (name, prefix, next hop), per associated subnet, per tag and the BGP propagation flag,
-        before and after.
+      - >-
+        One line per route (C(routes/<name>: <prefix> -> VirtualAppliance <next hop>)), per associated subnet
+        (C(subnets/<resource group>/<vnet>/<subnet>: associated)), per tag (C(tags/<key>: <value>)) and the BGP
+        propagation flag, before and after, under the header C(route table <name>) (C((absent)) for a table that
+        does not exist yet or is deleted).
 options:
   resource_group:
     description:

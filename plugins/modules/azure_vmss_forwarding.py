@@ -40,8 +40,11 @@ attributes:
   diff_mode:
     support: full
     details:
-      - One line per NIC configuration of a model that changes, and one per scale set naming the instances
-        brought to the latest model.
+      - >-
+        Uniform scale sets, one line per NIC configuration of the model that changes
+        (C(scale set <name> nic_configurations/<config>.enableIPForwarding: false)) and one per instance brought to
+        the latest model (C(scale set <name> instances/<id>.latest_model: false), after it C(true (manualupgrade))).
+        Flexible ones, one line per member VM's NIC that changes. The header is C(scale sets).
 options:
   resource_group:
     description:
@@ -261,7 +264,7 @@ def uniform(module, api, scale_set, params, diff):
         else:  # left to Azure's own rollout, not waited for: as the instance was
             wanted[iid] = (None, False)
     if patch or stale:
-        diff.extend(plan.diff_lines(scale_set["name"], changed_configs, enabled, stale, policy))
+        diff.extend(plan.model_diff(scale_set["name"], changed_configs, enabled, stale, policy))
     records = plan.instance_records(scale_set, instances, nics, wanted)
     summary = {"name": scale_set["name"], "id": ss_id, "orchestration_mode": plan.UNIFORM, "upgrade_policy": policy,
                "model_changed": bool(patch), "upgraded_instances": upgraded if not module.check_mode else
@@ -296,9 +299,7 @@ def flexible(module, api, scale_set, params, diff):
     records = []
     for record in outcome.records:
         if record["changed"]:
-            diff.append("scale set %s: VM %s NIC %s: enableIPForwarding %s -> %s" % (
-                scale_set["name"], record["vm"], record["name"], str(record["forwarding_before"]).lower(),
-                str(record["forwarding_after"]).lower()))
+            diff.append(plan.vm_nic_diff(scale_set["name"], record))
         records.append({"scale_set": scale_set["name"], "name": record["vm"], "instance_id": record["vm"],
                         "id": record["id"], "private_ip": record["private_ip"],
                         "forwarding_before": record["forwarding_before"], "forwarding_after": record["forwarding_after"],
@@ -333,7 +334,7 @@ def main() -> None:
             changed = changed or ss_changed
     result: Dict[str, Any] = {"changed": changed, "scale_sets": summaries, "instances": instances}
     if module._diff:
-        result["diff"] = {"prepared": "\n".join(diff) + ("\n" if diff else "")}
+        result["diff"] = plan.scale_sets_diff(diff)
     module.exit_json(**result)
 
 

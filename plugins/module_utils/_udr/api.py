@@ -388,7 +388,7 @@ class RouteTableConverger(object):
         while True:
             attempts += 1
             # After a lost race the diff starts from what the other writer left.
-            before = self._lines(table, logic.subnet_ids_of_table(table))
+            before = logic.table_state(table, logic.subnet_ids_of_table(table))
             plan, body, needs_write, plan_errors = self._plan_table(table, wanted, scope, location)
             if plan_errors:
                 raise ValidationFailed(*plan_errors)
@@ -419,10 +419,11 @@ class RouteTableConverger(object):
         # A write whose answer was lost shows up as a 412 on the retry and a table that already holds
         # what we wanted: it changed during this run all the same, so say so.
         changed_meanwhile = attempts > 1 and not needs_write and (
-            self._lines(first_read, logic.subnet_ids_of_table(first_read)) != self._lines(table, logic.subnet_ids_of_table(table))
+            logic.table_state(first_read, logic.subnet_ids_of_table(first_read))
+            != logic.table_state(table, logic.subnet_ids_of_table(table))
         )
         if changed_meanwhile:
-            before = self._lines(first_read, logic.subnet_ids_of_table(first_read))
+            before = logic.table_state(first_read, logic.subnet_ids_of_table(first_read))
 
         associated = []  # type: List[str]
         for association in associations:
@@ -481,7 +482,7 @@ class RouteTableConverger(object):
                         "subnet %s was associated with route table '%s' by this run, but is no longer associated now "
                         "(another writer dissociated it); run the task again" % (logic.subnet_label(subnet_id), self.name)
                     )
-        after = self._lines(final, subnet_ids)
+        after = logic.table_state(final, subnet_ids)
         table_result = logic.table_result(final or {})
         table_result["subnets"] = subnet_ids
         changed = needs_write or bool(associated) or changed_meanwhile
@@ -499,12 +500,7 @@ class RouteTableConverger(object):
             "owned_routes": sorted(ownership.owned_by(final.get("tags") if final else {}, self.owner)) if self.owner else [],
         }
         if changed:
-            result["diff"] = {
-                "before": before,
-                "after": after,
-                "before_header": "route table %s (before)" % self.name,
-                "after_header": "route table %s (after)" % self.name,
-            }
+            result["diff"] = logic.table_diff(self.name, before, after)
         return result
 
     def _predicted(self, table: Optional[Mapping[str, Any]], body: Mapping[str, Any]) -> Dict[str, Any]:
@@ -518,15 +514,6 @@ class RouteTableConverger(object):
         props["provisioningState"] = ((table or {}).get("properties") or {}).get("provisioningState")
         predicted["properties"] = props
         return predicted
-
-    @staticmethod
-    def _lines(table: Optional[Mapping[str, Any]], subnet_ids: Sequence[str]) -> str:
-        if table is None:
-            return ""
-        props = table.get("properties") or {}
-        specs = [logic.route_from_arm(r) for r in props.get("routes") or []]
-        lines = logic.table_lines(specs, subnet_ids, bool(props.get("disableBgpRoutePropagation")), table.get("tags") or {})
-        return "\n".join(lines) + "\n"
 
     def _set_subnet_route_table(
         self,
@@ -607,12 +594,11 @@ class RouteTableConverger(object):
             plan = logic.plan_teardown(
                 self.name, (table.get("properties") or {}).get("routes") or [], cluster_routes, self.cluster_name, ownership.cluster_of(tags)
             )
-            before = self._lines(table, logic.subnet_ids_of_table(table))
+            before = logic.table_state(table, logic.subnet_ids_of_table(table))
             try:
                 if plan.delete_table:
                     self._delete(table, result)
-                    result["diff"] = {"before": before, "after": "", "before_header": "route table %s (before)" % self.name,
-                                      "after_header": "route table %s (deleted)" % self.name}
+                    result["diff"] = logic.table_diff(self.name, before, None)
                 else:
                     self._strip(table, plan, result, before)
                 break
@@ -642,7 +628,8 @@ class RouteTableConverger(object):
             subnets_dissociated=subnet_ids,
         )
 
-    def _strip(self, table: Mapping[str, Any], plan: logic.TeardownPlan, result: Dict[str, Any], before: str) -> None:
+    def _strip(self, table: Mapping[str, Any], plan: logic.TeardownPlan, result: Dict[str, Any],
+               before: Optional[Mapping[str, Any]]) -> None:
         """Keep the table: remove only the cluster's routes and this owner's record, in one PUT (If-Match)."""
         current_tags = dict(table.get("tags") or {})
         tags = ownership.with_record(current_tags, self.owner or "", [], None)
@@ -662,12 +649,7 @@ class RouteTableConverger(object):
             kept_reason=message,
         )
         if needs_write:
-            result["diff"] = {
-                "before": before,
-                "after": self._lines(final, logic.subnet_ids_of_table(final)),
-                "before_header": "route table %s (before)" % self.name,
-                "after_header": "route table %s (after)" % self.name,
-            }
+            result["diff"] = logic.table_diff(self.name, before, logic.table_state(final, logic.subnet_ids_of_table(final)))
 
 
 def _location_key(location: str) -> str:
