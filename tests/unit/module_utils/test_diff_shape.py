@@ -32,6 +32,8 @@ TABLE = {"properties": {"routes": [{"name": "node-0", "properties": {
 # One line per thing that can change: ``[<resource> ]<key>: <value>``.
 STATE_LINE = re.compile(r"^(\S.* )?[\w./-]+: \S.*$")
 
+from ansible_collections.calico.azure.plugins.module_utils._udr_cluster import resolve as udr_cluster  # noqa: E402
+
 BUILDERS = {
     "azure_udr_routes": lambda: udr.table_diff("rt", None, udr.table_state(TABLE, [])),
     "azure_nic_forwarding": lambda: forwarding_diff([RECORD]),
@@ -40,6 +42,8 @@ BUILDERS = {
         {NIC_ID.lower(): []}),
     "azure_vmss_forwarding": lambda: vmss.scale_sets_diff(
         vmss.model_diff("pool", ["pool-nic"], True, ["0"], "Manual") + [vmss.vm_nic_diff("flex", RECORD)]),
+    "azure_udr_cluster": lambda: udr_cluster.build_diff(
+        udr.table_diff("rt", None, udr.table_state(TABLE, [])), vmss.model_diff("pool", ["pool-nic"], True, ["0"], "Manual")),
 }
 
 
