@@ -200,7 +200,7 @@ instances:
 """
 
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.ids import COMPUTE, id_or_name, resource_id
 from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule

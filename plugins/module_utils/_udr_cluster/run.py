@@ -27,7 +27,6 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.api import ERROR
 from ansible_collections.calico.azure.plugins.module_utils._nic.run import ForwardingRun, NicReadSet
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     NIC_TYPE,
-    VM_TYPE,
     FORWARDING_PROPERTY,
     nic_label,
     failure_message,
