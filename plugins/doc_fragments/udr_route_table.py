@@ -30,16 +30,16 @@ options:
     type: str
   purge_routes:
     description:
-      - Remove routes that are inside O(cluster_cidr) but not in O(routes).
+      - Remove routes that are inside O(cluster_cidr) but not among the routes the module is given.
       - With O(cluster_name), only routes in this owner's record are removed; other routes in scope are foreign (see
         O(purge_foreign_routes)). Without O(cluster_name), every unlisted route in scope is removed, each with a warning.
       - Routes outside O(cluster_cidr) are never removed.
-      - With O(routes) empty or omitted the purge is refused unless O(allow_empty_purge=true).
+      - With no routes given the purge is refused unless O(allow_empty_purge=true).
     type: bool
     default: false
   allow_empty_purge:
     description:
-      - Allow O(purge_routes=true) with no O(routes), which empties the purge scope (every owned route inside
+      - Allow O(purge_routes=true) with no routes given, which empties the purge scope (every owned route inside
         O(cluster_cidr), or every route there without O(cluster_name)).
     type: bool
     default: false
@@ -49,7 +49,7 @@ options:
       - Name of the cluster, written to the table's C(calico-azure-cluster) tag and used (with O(node_pool)) as the owner
         of the record of the routes this module wrote, in the table's C(calico-azure-routes.<owner>) tags.
       - 1-63 letters, digits, C(-) and C(_).
-      - Required with O(state=absent) and O(purge_foreign_routes=true).
+      - Required for deleting the table (C(state=absent) where the module has it) and with O(purge_foreign_routes=true).
     type: str
     version_added: 0.2.0
   node_pool:
