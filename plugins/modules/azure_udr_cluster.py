@@ -189,9 +189,13 @@ nodes:
   type: list
   elements: dict
   sample:
-    - {name: k8s-w-0, vm_ref: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Compute/virtualMachines/k8s-w-0",
-       vm_name: k8s-w-0, pod_cidrs: [10.244.0.0/24], internal_ips: [10.240.0.4], provider_id: "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Compute/virtualMachines/k8s-w-0",
-       private_ip: 10.240.0.4}
+    - name: k8s-w-0
+      vm_ref: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Compute/virtualMachines/k8s-w-0"
+      vm_name: k8s-w-0
+      pod_cidrs: [10.244.0.0/24]
+      internal_ips: [10.240.0.4]
+      provider_id: "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Compute/virtualMachines/k8s-w-0"
+      private_ip: 10.240.0.4
 nodes_to_patch:
   description: The nodes whose pod CIDR this run allocated (O(allocate_pod_cidrs=true)), to patch into C(spec.podCIDRs).
   returned: always
@@ -212,26 +216,43 @@ nics:
   type: list
   elements: dict
   sample:
-    - {name: k8s-w-0-nic, id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Network/networkInterfaces/k8s-w-0-nic",
-       resource_group: rg-compute, vm: k8s-w-0, private_ip: 10.240.0.4, private_ipv6: null, forwarding_before: false,
-       forwarding_after: true, changed: true}
+    - name: k8s-w-0-nic
+      id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Network/networkInterfaces/k8s-w-0-nic"
+      resource_group: rg-compute
+      vm: k8s-w-0
+      private_ip: 10.240.0.4
+      private_ipv6: null
+      forwarding_before: false
+      forwarding_after: true
+      changed: true
 scale_sets:
   description: One summary per Uniform scale set, as M(calico.azure.azure_vmss_forwarding) returns them.
   returned: always
   type: list
   elements: dict
   sample:
-    - {name: pool-a, id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Compute/virtualMachineScaleSets/pool-a",
-       orchestration_mode: Uniform, upgrade_policy: Manual, model_changed: true, upgraded_instances: ["0", "1"]}
+    - name: pool-a
+      id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Compute/virtualMachineScaleSets/pool-a"
+      orchestration_mode: Uniform
+      upgrade_policy: Manual
+      model_changed: true
+      upgraded_instances: ['0', '1']
 instances:
   description: One record per instance of those scale sets, as M(calico.azure.azure_vmss_forwarding) returns them.
   returned: always
   type: list
   elements: dict
   sample:
-    - {scale_set: pool-a, name: pool-a000000, instance_id: "0", id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Compute/virtualMachineScaleSets/pool-a/virtualMachines/0",
-       private_ip: 10.240.0.10, forwarding_before: false, forwarding_after: true, latest_model_before: true,
-       latest_model_after: true, changed: true}
+    - scale_set: pool-a
+      name: pool-a000000
+      instance_id: "0"
+      id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Compute/virtualMachineScaleSets/pool-a/virtualMachines/0"
+      private_ip: 10.240.0.10
+      forwarding_before: false
+      forwarding_after: true
+      latest_model_before: true
+      latest_model_after: true
+      changed: true
 writes:
   description:
     - The writes this run sent to Azure (in check mode, would send), by kind; all 0 when nothing changes. A caller

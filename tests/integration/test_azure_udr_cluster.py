@@ -129,8 +129,8 @@ def test_mixed_cluster_gets_every_route_in_one_table_write_and_forwarding_everyw
     assert writes(emu) == [] and routes(emu) == {}
     assert {(r["node"], r["address_prefix"], r["next_hop_ip"]) for r in checked["routes"]} == {
         (name, cidr, hop) for name, (cidr, hop) in expected.items()}
-    assert sorted(n["vm"] for n in checked["nics"] if n["changed"]) == ["pool-f_00000000", "pool-f_00000001",
-                                                                          "vm-0", "vm-1", "vm-2"]
+    changed_vms = sorted(n["vm"] for n in checked["nics"] if n["changed"])
+    assert changed_vms == ["pool-f_00000000", "pool-f_00000001", "vm-0", "vm-1", "vm-2"]
     assert checked["scale_sets"][0]["model_changed"] is True
     assert checked["writes"] == {"nics": 5, "scale_set_models": 1, "scale_set_upgrades": 1, "route_table": 1, "subnets": 1}
     assert "enableIPForwarding: false" in checked["diff"]["before"]

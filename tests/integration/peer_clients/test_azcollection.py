@@ -48,6 +48,7 @@ TASK = "peer"
 # A module run that takes longer than this is a hang, not a slow run (the stand-in answers in ms).
 RUN_TIMEOUT = 240
 
+
 @pytest.fixture(scope="module")
 def azcollection() -> dict:
     if not azcollection_venv.PYTHON.exists() or not (azcollection_venv.VENV / ".installed").exists():
