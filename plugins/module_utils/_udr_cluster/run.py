@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.calico.azure.plugins.module_utils._k8s.plan import plan_nodes, plan_routes
+from ansible_collections.calico.azure.plugins.module_utils._azure.errors import AzureNotFound
 from ansible_collections.calico.azure.plugins.module_utils._diff import state_diff
 from ansible_collections.calico.azure.plugins.module_utils._nic.api import ERRORS, ArmNicApi
 from ansible_collections.calico.azure.plugins.module_utils._nic.run import ForwardingRun, NicReadSet
@@ -109,13 +110,13 @@ class ClusterRun(object):
         for (subscription_id, resource_group), read in group_reads:
             try:
                 listed.update(resolve.nics_by_vm(read.result()))
-            except ERRORS.not_found:
+            except AzureNotFound:
                 continue  # the resource group is missing: each VM's own read below names it
         vm_refs = list(targets.vms.values())
         for entry, read in ss_reads:
             try:
                 scale_set, instances, nics = read.result()
-            except ERRORS.not_found:
+            except AzureNotFound:
                 errors.extend("node %s: its spec.providerID names scale set %s, which does not exist (%s)"
                               % (node, entry["name"], entry["id"]) for node in sorted(entry["members"].values()))
                 continue
