@@ -246,7 +246,8 @@ instances:
     - scale_set: pool-a
       name: pool-a000000
       instance_id: "0"
-      id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-compute/providers/Microsoft.Compute/virtualMachineScaleSets/pool-a/virtualMachines/0"
+      id: >-
+        /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-k8s/providers/Microsoft.Compute/virtualMachineScaleSets/pool-a/virtualMachines/0
       private_ip: 10.240.0.10
       forwarding_before: false
       forwarding_after: true
