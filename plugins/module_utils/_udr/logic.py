@@ -955,28 +955,28 @@ def table_diff(name: str, before: Optional[Mapping[str, Any]], after: Optional[M
     return state_diff(before, after, name="route table %s" % name)
 
 
-def subnet_key(subnet_id: str) -> str:
-    """``<rg>/<vnet>/<subnet>`` from a subnet id (the id itself when it is not one)."""
+def _subnet_parts(subnet_id: str) -> Optional[Tuple[str, str, str]]:
+    """(resource group, VNet, subnet) of a subnet id; None when it is not one."""
     parts = subnet_id.strip("/").split("/")
     lowered = [p.lower() for p in parts]
     try:
         vnet = parts[lowered.index("virtualnetworks") + 1]
         subnet = parts[lowered.index("subnets") + 1]
     except (ValueError, IndexError):
-        return subnet_id
-    return "%s/%s/%s" % (ids.resource_group_of(subnet_id) or "", vnet, subnet)
+        return None
+    return ids.resource_group_of(subnet_id) or "", vnet, subnet
+
+
+def subnet_key(subnet_id: str) -> str:
+    """``<rg>/<vnet>/<subnet>`` from a subnet id (the id itself when it is not one)."""
+    found = _subnet_parts(subnet_id)
+    return "%s/%s/%s" % found if found else subnet_id
 
 
 def subnet_label(subnet_id: str) -> str:
     """``<vnet>/<subnet> (resource group <rg>)`` from a subnet id."""
-    parts = subnet_id.strip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    try:
-        vnet = parts[lowered.index("virtualnetworks") + 1]
-        subnet = parts[lowered.index("subnets") + 1]
-    except (ValueError, IndexError):
-        return subnet_id
-    return "%s/%s (resource group %s)" % (vnet, subnet, ids.resource_group_of(subnet_id) or "")
+    found = _subnet_parts(subnet_id)
+    return "%s/%s (resource group %s)" % (found[1], found[2], found[0]) if found else subnet_id
 
 
 def subnet_ids_of_table(table: Optional[Mapping[str, Any]]) -> List[str]:
