@@ -53,15 +53,18 @@ def state_diff(before: Optional[Mapping[str, Any]], after: Optional[Mapping[str,
     return text_diff(state_lines(before), state_lines(after), name=name)
 
 
-def merged_diff(diffs: Iterable[Tuple[str, Dict[str, str]]]) -> Dict[str, str]:
-    """One diff of several resources (e.g. the NICs of one run): each one's lines under its name."""
+def merged_diff(diffs: Iterable[Tuple[str, Dict[str, str]]], *, name: Optional[str] = None) -> Dict[str, str]:
+    """One diff of several resources (e.g. the NICs of one run): each one's lines under its name.
+
+    ``name`` (``network interfaces``) heads both sides; without it they are ``before`` and ``after``.
+    """
     before, after = [], []
-    for name, diff in diffs:
-        before.extend("%s %s" % (name, line) for line in diff["before"].splitlines() or ["%s" % ABSENT])
-        after.extend("%s %s" % (name, line) for line in diff["after"].splitlines() or ["%s" % ABSENT])
+    for resource, diff in diffs:
+        before.extend("%s %s" % (resource, line) for line in diff["before"].splitlines() or [ABSENT])
+        after.extend("%s %s" % (resource, line) for line in diff["after"].splitlines() or [ABSENT])
     return {
         "before": "".join(line + "\n" for line in before),
         "after": "".join(line + "\n" for line in after),
-        "before_header": "before",
-        "after_header": "after",
+        "before_header": name or "before",
+        "after_header": name or "after",
     }

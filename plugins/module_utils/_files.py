@@ -2,30 +2,54 @@
 # Copyright: calico.azure contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The node-side file steps several modules share, so each does its whole job in one module call.
+"""Writing files on a node: the one file-writing path of every node-side module.
 
-``ensure_directory`` is what ``ansible.builtin.file state=directory`` did in a task of its own
-before the file task; ``write_owner_only_first`` is the atomic write that never shows the new
-content with a wider mode than the one asked for (what a touch task with mode 0600 before
-``ansible.builtin.template`` did). Both take an ``AnsibleModule`` and use its own helpers
-(``set_fs_attributes_if_different``, ``atomic_move``), which keep SELinux contexts and honour
-check mode.
+FOR INTERNAL COLLECTION USE ONLY: this module util is private to calico.azure
+and may change without notice.
+
+A thin layer over AnsibleModule's own file helpers (``atomic_move``, which keeps the SELinux
+context, and ``set_fs_attributes_if_different``, which honours check mode), shared by
+node_file, calico_node_backend and calico_policy_only_manifest. The edits themselves are
+pure logic elsewhere (``_calico/env.py``, ``manifest.py``, ``policy_only.py``).
+
+``ensure_directory`` is what an ``ansible.builtin.file state=directory`` task before the file
+task did, so one module call per file does the whole job; ``write_owner_only_first`` is the
+atomic write whose new content is never readable beyond the final mode (what a touch task with
+mode 0600 before ``ansible.builtin.template`` did).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any, Optional, Tuple
 
 
-def directory_args(directory, mode, file_args):
+def write_atomically(module: Any, path: str, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        module.atomic_move(tmp_path, path, unsafe_writes=module.params["unsafe_writes"])
+    # atomic_move raises a bare Exception from ansible-core 2.19 on (it called fail_json before);
+    # either way the message names the file and the temporary file must not stay behind.
+    except Exception as exc:  # pylint: disable=broad-except
+        module.cleanup(tmp_path)
+        module.fail_json(msg="Failed to write %s: %s" % (path, exc), path=path)
+
+
+def directory_args(directory: str, mode: Any, file_args: dict) -> dict:
     """The file-common arguments for ``directory``: the given mode, the file's owner and group."""
     args = dict(file_args)
     args.update(path=directory, mode=mode, attributes=None)
     return args
 
 
-def ensure_directory(module, directory, mode, file_args):
+def ensure_directory(module: Any, directory: str, mode: Any, file_args: dict) -> Tuple[bool, bool]:
     """Create ``directory`` (and missing parents) unless it exists, then keep its owner, group and mode.
 
     Returns (changed, created). In check mode nothing is created: (True, True) for a missing one.
@@ -46,7 +70,36 @@ def ensure_directory(module, directory, mode, file_args):
     return True, True
 
 
-def write_owner_only_first(module, target, data, file_args):
+def write_file(module: Any, path: str, data: bytes, *, changed: bool, exists: bool = True,
+               backup: bool = False, directory_mode: Any = None) -> Tuple[bool, Optional[str]]:
+    """Write ``data`` (unless check mode or unchanged), then set the task's file attributes.
+
+    Returns (changed, backup file or None). A symlinked file stays a symlink: the write (and
+    the attributes) go to its target, as ansible.builtin.lineinfile does. A file this run
+    creates gets mode 0644 (and owner root when run as root) unless the task sets them. With
+    ``directory_mode``, the file's directory is first created or kept at that mode.
+    """
+    target = os.path.realpath(path)
+    backup_file = None
+    file_args = module.load_file_common_arguments(module.params, path=target)
+    if directory_mode is not None:
+        directory_changed, _created = ensure_directory(module, os.path.dirname(target), directory_mode, file_args)
+        changed = changed or directory_changed
+    if changed and not module.check_mode:
+        if backup and exists:
+            backup_file = module.backup_local(path)
+        write_atomically(module, target, data)
+    if not exists:
+        if file_args["mode"] is None:
+            file_args["mode"] = "0644"
+        if os.geteuid() == 0:
+            file_args["owner"] = file_args["owner"] or "root"
+    if os.path.exists(target):  # not there after a check-mode create
+        changed = module.set_fs_attributes_if_different(file_args, changed)
+    return changed, backup_file
+
+
+def write_owner_only_first(module: Any, target: str, data: bytes, file_args: dict) -> None:
     """Put ``data`` at ``target`` atomically; the new bytes are never readable beyond the final mode.
 
     A missing file is first created empty with mode 0600, and an existing one gets its final
@@ -59,18 +112,5 @@ def write_owner_only_first(module, target, data, file_args):
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except OSError as exc:
             module.fail_json(msg="cannot create %s: %s" % (target, exc), path=target)
-    args = dict(file_args, path=target)
-    module.set_fs_attributes_if_different(args, True)
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(target), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        module.atomic_move(tmp_path, target, unsafe_writes=module.params["unsafe_writes"])
-    # atomic_move raises a bare Exception from ansible-core 2.19 on (it called fail_json before);
-    # either way the message names the file and the temporary file must not stay behind.
-    except Exception as exc:  # pylint: disable=broad-except
-        module.cleanup(tmp_path)
-        module.fail_json(msg="Failed to write %s: %s" % (target, exc), path=target)
+    module.set_fs_attributes_if_different(dict(file_args, path=target), True)
+    write_atomically(module, target, data)

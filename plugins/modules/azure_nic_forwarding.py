@@ -64,7 +64,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - One line per NIC that changes, with its resource group, VM and the flag before and after.
+      - >-
+        One line per NIC that changes, C(NIC <resource group>/<name> on VM <vm> enableIPForwarding: false) before and
+        C(... true) after, under the header C(network interfaces), the shape every module of the collection uses.
 options:
   resource_group:
     description:
@@ -220,7 +222,7 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.run import Forwa
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     NIC_TYPE,
     VM_TYPE,
-    diff_text,
+    forwarding_diff,
     failure_message,
     parse_targets,
 )
@@ -272,7 +274,7 @@ def main() -> None:
         module.warn(note)
     result: Dict[str, Any] = {"changed": outcome.changed, "nics": outcome.records}
     if module._diff:
-        result["diff"] = {"prepared": diff_text(outcome.records)}
+        result["diff"] = forwarding_diff(outcome.records)
     if outcome.failures:
         result["failures"] = [{"target": f.target, "reason": f.reason} for f in outcome.failures]
         message = failure_message(

@@ -53,8 +53,10 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Before and after, per NIC that changes, its pod IP configurations with their addresses (C((dynamic)) for one
-        Azure will pick).
+      - >-
+        Per NIC that changes, C(NIC <resource group>/<name> on VM <vm> ip_configurations/<name>: <address>) for each
+        pod IP configuration (C((dynamic)) for an address Azure will pick) and C(pod_ip_configurations: <count>),
+        before and after, under the header C(network interfaces).
 options:
   resource_group:
     description:
@@ -283,11 +285,11 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.ip_configs impor
     SURPLUS_CHOICES,
     IpConfigsChange,
     check_name_prefix,
-    diff,
     failure_message,
     limit_problems,
     plan_nic,
     pod_addresses,
+    pod_configurations_diff,
     resolve_subnet,
     subnet_needs,
 )
@@ -392,7 +394,7 @@ def main() -> None:
     result["nics"] = outcome.records
     result["addresses"] = {(r["vm"] or r["name"]): r["addresses"] for r in outcome.records}
     if module._diff:
-        result["diff"] = diff(outcome.records, before)
+        result["diff"] = pod_configurations_diff(outcome.records, before)
     if outcome.failures:
         result["failures"] = _failures(outcome.failures)
         module.fail_json(

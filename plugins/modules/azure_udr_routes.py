@@ -107,6 +107,7 @@ author:
   - calico.azure contributors (@calico-azure)
 extends_documentation_fragment:
   - calico.azure.azure
+  - calico.azure.udr_route_table
   - calico.azure.attributes
   - calico.azure.attributes.action_group
 attributes:
@@ -117,26 +118,12 @@ attributes:
   diff_mode:
     support: full
     details:
-      - One line per route (name, prefix, next hop), per associated subnet, per tag and the BGP propagation flag,
-        before and after.
+      - >-
+        One line per route (C(routes/<name>: <prefix> -> VirtualAppliance <next hop>)), per associated subnet
+        (C(subnets/<resource group>/<vnet>/<subnet>: associated)), per tag (C(tags/<key>: <value>)) and the BGP
+        propagation flag, before and after, under the header C(route table <name>) (C((absent)) for a table that
+        does not exist yet or is deleted).
 options:
-  resource_group:
-    description:
-      - Resource group of the route table.
-    type: str
-    required: true
-  name:
-    description:
-      - Name of the route table.
-      - The name C(routeTableName) in the Kubernetes cloud-provider config C(azure.json) must hold.
-    type: str
-    required: true
-  location:
-    description:
-      - Azure region of the route table when it is created.
-      - Defaults to the location of O(resource_group).
-      - An existing table cannot move; a different location is an error.
-    type: str
   state:
     description:
       - V(present) creates or updates the table, its routes and the subnet associations.
@@ -185,102 +172,6 @@ options:
     description:
       - Name routes given by O(routes[].node) the way the cloud provider does on dual-stack clusters,
         C(<node>____<cidr without :, . and />), so that the IPv4 and IPv6 routes of one node have different names.
-    type: bool
-    default: false
-  purge_routes:
-    description:
-      - Remove routes that are inside O(cluster_cidr) but not in O(routes).
-      - With O(cluster_name), only routes in this owner's record are removed; other routes in scope are foreign (see
-        O(purge_foreign_routes)). Without O(cluster_name), every unlisted route in scope is removed, each with a warning.
-      - Routes outside O(cluster_cidr) are never removed.
-      - With O(routes) empty or omitted the purge is refused unless O(allow_empty_purge=true).
-    type: bool
-    default: false
-  allow_empty_purge:
-    description:
-      - Allow O(purge_routes=true) with no O(routes), which empties the purge scope (every owned route inside
-        O(cluster_cidr), or every route there without O(cluster_name)).
-    type: bool
-    default: false
-    version_added: 0.2.0
-  cluster_name:
-    description:
-      - Name of the cluster, written to the table's C(calico-azure-cluster) tag and used (with O(node_pool)) as the owner
-        of the record of the routes this module wrote, in the table's C(calico-azure-routes.<owner>) tags.
-      - 1-63 letters, digits, C(-) and C(_).
-      - Required with O(state=absent) and O(purge_foreign_routes=true).
-    type: str
-    version_added: 0.2.0
-  node_pool:
-    description:
-      - Node pool of the cluster whose routes this run manages, when several pools share one table; the owner is then
-        C(<cluster_name>:<node_pool>), and each pool purges only its own routes.
-      - 1-63 letters, digits, C(-) and C(_). Needs O(cluster_name).
-    type: str
-    version_added: 0.2.0
-  purge_foreign_routes:
-    description:
-      - With O(purge_routes=true), also remove routes inside O(cluster_cidr) that are in no owner's record (foreign);
-        each is listed as a warning before it goes, in check mode too. Routes recorded by another owner are kept anyway.
-    type: bool
-    default: false
-    version_added: 0.2.0
-  cluster_cidr:
-    description:
-      - The cluster's pod network(s), for example V(10.244.0.0/16), or one IPv4 and one IPv6 network on a dual-stack
-        cluster. Required with O(purge_routes=true).
-      - Limits the purge to routes inside it, and says which routes are pod routes for the VNet checks.
-      - V(0.0.0.0/0) and V(::/0) are refused, because they would put every route in the purge scope.
-    type: list
-    elements: str
-  subnets:
-    description:
-      - Subnets to associate with the route table, usually the nodes' subnets.
-      - Subnets associated already and not listed here stay associated.
-    type: list
-    elements: dict
-    suboptions:
-      virtual_network:
-        description:
-          - Name of the subnet's virtual network.
-        type: str
-        required: true
-      name:
-        description:
-          - Name of the subnet.
-        type: str
-        required: true
-      resource_group:
-        description:
-          - Resource group of the virtual network; defaults to O(resource_group).
-        type: str
-  force_subnet_association:
-    description:
-      - Replace the association of a subnet in O(subnets) that is associated with a different route table.
-      - Needs O(replace_subnet_route_table) naming that table, so that no association moves by accident.
-      - Without it, such a subnet is an error naming that table and its routes, and nothing is written.
-    type: bool
-    default: false
-  replace_subnet_route_table:
-    description:
-      - Name (or resource id) of the route table whose association O(force_subnet_association=true) may replace.
-        A subnet associated with any other table is still an error.
-      - The subnet stops getting that table's routes; the module warns with their list.
-    type: str
-    version_added: 0.2.0
-  disable_bgp_route_propagation:
-    description:
-      - Whether routes learned by BGP (from a VPN or ExpressRoute gateway) are kept off the associated subnets.
-      - When omitted, an existing table keeps its setting and a new table gets V(false).
-    type: bool
-  tags:
-    description:
-      - Tags of the route table. When omitted, the tags are left as they are.
-    type: dict
-  purge_tags:
-    description:
-      - Remove tags not in O(tags). Without it, O(tags) are added to or update the existing tags.
-      - Tags written by others (such as the Kubernetes cloud provider) survive unless this is set.
     type: bool
     default: false
 notes:
@@ -566,17 +457,17 @@ errors:
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
 from ansible_collections.calico.azure.plugins.module_utils._udr.api import (
+    ROUTE_TABLE_REQUIRED_IF,
     RouteTableConverger,
     UdrArm,
     ValidationFailed,
+    route_table_options,
 )
 
 
 def module_options():
     return dict(
-        resource_group=dict(type="str", required=True),
-        name=dict(type="str", required=True),
-        location=dict(type="str"),
+        route_table_options(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         routes=dict(
             type="list",
@@ -590,26 +481,6 @@ def module_options():
             ),
         ),
         dual_stack_route_names=dict(type="bool", default=False),
-        purge_routes=dict(type="bool", default=False),
-        cluster_cidr=dict(type="list", elements="str"),
-        subnets=dict(
-            type="list",
-            elements="dict",
-            options=dict(
-                virtual_network=dict(type="str", required=True),
-                name=dict(type="str", required=True),
-                resource_group=dict(type="str"),
-            ),
-        ),
-        force_subnet_association=dict(type="bool", default=False),
-        replace_subnet_route_table=dict(type="str"),
-        cluster_name=dict(type="str"),
-        node_pool=dict(type="str"),
-        purge_foreign_routes=dict(type="bool", default=False),
-        allow_empty_purge=dict(type="bool", default=False),
-        disable_bgp_route_propagation=dict(type="bool"),
-        tags=dict(type="dict"),
-        purge_tags=dict(type="bool", default=False),
     )
 
 
@@ -617,7 +488,7 @@ def main():
     module = AzureModule(
         argument_spec=AzureModule.argument_spec(**module_options()),
         supports_check_mode=True,
-        required_if=[("purge_routes", True, ("cluster_cidr",)), ("purge_foreign_routes", True, ("cluster_name",))],
+        required_if=ROUTE_TABLE_REQUIRED_IF,
     )
     with module.azure_errors():
         converger = RouteTableConverger(

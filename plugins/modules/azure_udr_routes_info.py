@@ -8,13 +8,16 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: azure_udr_routes_info
-short_description: Read a Kubernetes cluster's Azure route table (routes, etag, associated subnets)
+short_description: Read a Kubernetes cluster's Azure route table (routes, owners, etag, associated subnets)
 version_added: 0.1.0
 description:
   - Reads one Azure route table with a single ARM request and returns its routes, its etag and the subnets it is
     associated with, in the shape M(calico.azure.azure_udr_routes) returns.
   - Routes written by the Kubernetes Azure cloud provider are named after their node (C(<node>), or
     C(<node>____<cidr without :, . and />) on dual-stack clusters); RV(route_table.routes[].node) gives that node name.
+  - Shows who owns each route, from the ownership record M(calico.azure.azure_udr_routes) keeps in the table's tags
+    (RV(route_table.owners), RV(route_table.routes[].owner)), and the routes no record names
+    (RV(route_table.foreign_routes)), which no purge or teardown of M(calico.azure.azure_udr_routes) removes.
 author:
   - calico.azure contributors (@calico-azure)
 extends_documentation_fragment:
@@ -49,6 +52,11 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ pod_routes.route_table.routes | map(attribute='node') | list }}"
   when: pod_routes.exists
+
+- name: Show the routes no cluster recorded (kept by every purge)
+  ansible.builtin.debug:
+    msg: "{{ pod_routes.route_table.foreign_routes }}"
+  when: pod_routes.exists
 """
 
 RETURN = r"""
@@ -79,9 +87,24 @@ route_table:
       type: str
       sample: westeurope
     tags:
-      description: Tags of the table.
+      description: Tags of the table (the ownership records included).
       type: dict
-      sample: {env: prod}
+      sample: {env: prod, calico-azure-cluster: prod-k8s, calico-azure-routes.prod-k8s: "node-0,node-1"}
+    cluster:
+      description: The cluster the table is marked as belonging to (its C(calico-azure-cluster) tag); null if unmarked.
+      type: str
+      sample: prod-k8s
+    owners:
+      description:
+        - The ownership records, owner -> the route names it recorded. An owner is a cluster name, or
+          C(<cluster>:<node pool>) when node pools share the table.
+      type: dict
+      sample: {prod-k8s: [node-0, node-1], "prod-k8s:gpu": [gpu-0]}
+    foreign_routes:
+      description: Names of the routes no ownership record names (the cloud provider's, hand-made ones...).
+      type: list
+      elements: str
+      sample: [to-firewall]
     disable_bgp_route_propagation:
       description: Whether BGP route propagation is disabled.
       type: bool
@@ -103,6 +126,10 @@ route_table:
           description: The node the route belongs to under the cloud provider's naming (the name up to C(____)).
           type: str
           sample: node-1
+        owner:
+          description: The owner whose record names the route (see RV(route_table.owners)); null for a foreign route.
+          type: str
+          sample: prod-k8s
         id:
           description: Route resource id.
           type: str
@@ -133,7 +160,7 @@ route_table:
 """
 
 from ansible_collections.calico.azure.plugins.module_utils._azure import ids
-from ansible_collections.calico.azure.plugins.module_utils._udr import logic
+from ansible_collections.calico.azure.plugins.module_utils._udr import logic, ownership
 from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
 
 
@@ -151,8 +178,11 @@ def main():
     if table is None:
         module.exit_json(changed=False, exists=False, route_table={})
     result = logic.table_result(table)
+    report = ownership.ownership_report(table.get("tags"), [route["name"] or "" for route in result["routes"]])
     for route in result["routes"]:
         route["node"] = logic.node_name_from_route_name(route["name"] or "")
+        route["owner"] = report["route_owners"][route["name"] or ""]
+    result.update(cluster=report["cluster"], owners=report["owners"], foreign_routes=report["foreign_routes"])
     module.exit_json(changed=False, exists=True, route_table=result)
 
 

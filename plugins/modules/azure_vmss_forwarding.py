@@ -200,7 +200,7 @@ instances:
 """
 
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.ids import COMPUTE, id_or_name, resource_id
 from ansible_collections.calico.azure.plugins.module_utils._azure.module import AzureModule
@@ -209,8 +209,7 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.run import Forwa
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import VM_TYPE, failure_message, parse_targets
 from ansible_collections.calico.azure.plugins.module_utils._vmss import plan
 from ansible_collections.calico.azure.plugins.module_utils._vmss.api import ArmScaleSetApi
-
-UPGRADE_POLL_SECONDS = 15
+from ansible_collections.calico.azure.plugins.module_utils._vmss.run import UpgradeTimeout, converge_uniform, read_uniform
 
 
 def argument_spec() -> Dict[str, Any]:
@@ -226,60 +225,11 @@ def argument_spec() -> Dict[str, Any]:
 
 
 def uniform(module, api, scale_set, params, diff):
-    ss_id = scale_set["id"]
-    enabled, all_nics = params["enabled"], params["all_nics"]
-    policy = plan.upgrade_mode(scale_set)
-    changed_configs = plan.configurations_to_change(scale_set, enabled, all_nics)
-    patch = plan.model_patch(scale_set, enabled, all_nics)
-    instances = api.instances(ss_id)
-    nics = api.nics(ss_id)
-    # After a model write every instance is behind; before it, those listed as stale are.
-    stale = [plan.instance_id(i) for i in instances] if patch else plan.stale_instances(instances)
-    upgrade_call = plan.needs_upgrade_call(scale_set, stale)
-    upgraded: List[str] = []
-    if not module.check_mode:
-        if patch:
-            api.patch_model(ss_id, patch, scale_set.get("etag"))
-        if upgrade_call:
-            api.manual_upgrade(ss_id, stale)
-            upgraded = list(stale)
-        elif stale and params["wait_for_upgrade"]:
-            wait_for_latest_model(module, api, ss_id, params["upgrade_timeout"])
-    waits_for_azure = policy in plan.PLATFORM_UPGRADES and not params["wait_for_upgrade"]
-    wanted = {}
-    model_value = {str(c.get("name")): bool((c.get("properties") or {}).get(plan.FORWARDING))
-                   for c in plan.nic_configurations(scale_set)}
-    for config in changed_configs:
-        model_value[config] = enabled
-    primary = next((c for c in plan.nic_configurations(scale_set) if (c.get("properties") or {}).get("primary")),
-                   (plan.nic_configurations(scale_set) or [{}])[0])
-    for instance in instances:
-        iid = plan.instance_id(instance)
-        upgraded_now = iid in stale and not waits_for_azure
-        if upgraded_now or iid not in stale:
-            wanted[iid] = (model_value.get(str(primary.get("name")), False), True)
-        else:  # left to Azure's own rollout, not waited for: as the instance was
-            wanted[iid] = (None, False)
-    if patch or stale:
-        diff.extend(plan.diff_lines(scale_set["name"], changed_configs, enabled, stale, policy))
-    records = plan.instance_records(scale_set, instances, nics, wanted)
-    summary = {"name": scale_set["name"], "id": ss_id, "orchestration_mode": plan.UNIFORM, "upgrade_policy": policy,
-               "model_changed": bool(patch), "upgraded_instances": upgraded if not module.check_mode else
-               (list(stale) if upgrade_call else [])}
-    return summary, records, bool(patch) or upgrade_call
-
-
-def wait_for_latest_model(module, api, ss_id, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        stale = plan.stale_instances(api.instances(ss_id))
-        if not stale:
-            return
-        if time.monotonic() >= deadline:
-            module.fail_json(msg="Instances %s of scale set %s still do not run the latest model after %d seconds of "
-                                 "Azure's own upgrade; raise upgrade_timeout or set wait_for_upgrade=false."
-                                 % (", ".join(stale), ss_id, timeout))
-        time.sleep(UPGRADE_POLL_SECONDS)
+    instances, nics = read_uniform(api, scale_set)
+    try:
+        return converge_uniform(api, scale_set, instances, nics, params, module.check_mode, diff)
+    except UpgradeTimeout as timeout:
+        module.fail_json(msg=str(timeout))
 
 
 def flexible(module, api, scale_set, params, diff):
@@ -296,9 +246,7 @@ def flexible(module, api, scale_set, params, diff):
     records = []
     for record in outcome.records:
         if record["changed"]:
-            diff.append("scale set %s: VM %s NIC %s: enableIPForwarding %s -> %s" % (
-                scale_set["name"], record["vm"], record["name"], str(record["forwarding_before"]).lower(),
-                str(record["forwarding_after"]).lower()))
+            diff.append(plan.vm_nic_diff(scale_set["name"], record))
         records.append({"scale_set": scale_set["name"], "name": record["vm"], "instance_id": record["vm"],
                         "id": record["id"], "private_ip": record["private_ip"],
                         "forwarding_before": record["forwarding_before"], "forwarding_after": record["forwarding_after"],
@@ -333,7 +281,7 @@ def main() -> None:
             changed = changed or ss_changed
     result: Dict[str, Any] = {"changed": changed, "scale_sets": summaries, "instances": instances}
     if module._diff:
-        result["diff"] = {"prepared": "\n".join(diff) + ("\n" if diff else "")}
+        result["diff"] = plan.scale_sets_diff(diff)
     module.exit_json(**result)
 
 

@@ -112,7 +112,8 @@ attributes:
     details: Check mode reads the file and reports the C(changed) a real run would; it writes nothing.
   diff_mode:
     support: full
-    details: The diff is the whole file before and after, which Ansible shows as a unified diff.
+    details: The diff is the whole file before and after, headed by its path (C(<path> (absent)) before a create),
+      which Ansible shows as a unified diff.
   platform:
     platforms: posix
   safe_file_operations:
@@ -241,7 +242,6 @@ locations:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.calico.azure.plugins.module_utils._calico.env import (
@@ -255,12 +255,13 @@ from ansible_collections.calico.azure.plugins.module_utils._calico.env import (
     managed_variables,
     normalise_extra_env,
 )
-from ansible_collections.calico.azure.plugins.module_utils._files import ensure_directory
+from ansible_collections.calico.azure.plugins.module_utils._files import write_file
 from ansible_collections.calico.azure.plugins.module_utils._calico.versions import (
     ALL_BACKENDS,
     CalicoVersionError,
     backend_support_error,
 )
+from ansible_collections.calico.azure.plugins.module_utils._diff import text_diff
 
 
 def _edit_manifest(module, text, to_set, to_unset, path):
@@ -278,23 +279,6 @@ def _edit_manifest(module, text, to_set, to_unset, path):
         module.fail_json(msg=str(exc), path=path)
     where = "%s (%s)" % (path, edit.daemonset)
     return edit, edit.effective_after.get, where
-
-
-def _write_atomically(module, path, data):
-    """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        module.atomic_move(tmp_path, path, unsafe_writes=module.params["unsafe_writes"])
-    # atomic_move raises a bare Exception from ansible-core 2.19 on (it called fail_json before);
-    # either way the message names the file and the temporary file must not stay behind.
-    except Exception as exc:  # pylint: disable=broad-except
-        module.cleanup(tmp_path)
-        module.fail_json(msg="Failed to write %s: %s" % (path, exc), path=path)
 
 
 def _read(module, path):
@@ -336,32 +320,6 @@ def _warn(module, path, backend, edit, lookup, where):
         )
     for warning in encapsulation_warnings(backend, lookup, where):
         module.warn(warning)
-
-
-def _apply(module, path, exists, changed, new_data):
-    """Write (unless check mode) and set file attributes; returns (changed, backup file or None)."""
-    # A symlinked env file stays a symlink: write to (and set attributes on) its target,
-    # as ansible.builtin.lineinfile does.
-    target = os.path.realpath(path)
-    backup_file = None
-    file_args = module.load_file_common_arguments(module.params, path=target)
-    directory_changed = False
-    if module.params["directory_mode"] is not None and module.params["create"]:
-        directory_changed, _created = ensure_directory(
-            module, os.path.dirname(target), module.params["directory_mode"], file_args)
-    if changed and not module.check_mode:
-        if module.params["backup"] and exists:
-            backup_file = module.backup_local(path)
-        _write_atomically(module, target, new_data)
-    changed = changed or directory_changed
-    if not exists:
-        if file_args["mode"] is None:
-            file_args["mode"] = "0644"
-        if os.geteuid() == 0:
-            file_args["owner"] = file_args["owner"] or "root"
-    if os.path.exists(target):  # not there after a check-mode create
-        changed = module.set_fs_attributes_if_different(file_args, changed)
-    return changed, backup_file
 
 
 def main():
@@ -419,13 +377,11 @@ def main():
         locations=dict(edit.locations),
     )
     if module._diff:
-        result["diff"] = dict(
-            before=text,
-            after=edit.text,
-            before_header=path if exists else "%s (absent)" % path,
-            after_header=path,
-        )
-    result["changed"], backup_file = _apply(module, path, exists, (not exists) or new_data != original, new_data)
+        result["diff"] = text_diff(text if exists else None, edit.text, name=path)
+    result["changed"], backup_file = write_file(
+        module, path, new_data, changed=(not exists) or new_data != original, exists=exists, backup=params["backup"],
+        directory_mode=params["directory_mode"] if params["create"] else None,
+    )
     if backup_file:
         result["backup_file"] = backup_file
     module.exit_json(**result)

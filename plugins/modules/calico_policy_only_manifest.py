@@ -80,7 +80,7 @@ attributes:
     details: Check mode converts in memory and reports the C(changed) and diff a real run would; it writes nothing.
   diff_mode:
     support: full
-    details: The diff is the whole file before and after, which Ansible shows as a unified diff.
+    details: The diff is the whole file before and after, headed by its path, which Ansible shows as a unified diff.
   platform:
     platforms: posix
   safe_file_operations:
@@ -175,26 +175,10 @@ backup_file:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-
-def _write_atomically(module, path, data):
-    """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        module.atomic_move(tmp_path, path, unsafe_writes=module.params["unsafe_writes"])
-    # atomic_move raises a bare Exception from ansible-core 2.19 on (it called fail_json before);
-    # either way the message names the file and the temporary file must not stay behind.
-    except Exception as exc:  # pylint: disable=broad-except
-        module.cleanup(tmp_path)
-        module.fail_json(msg="Failed to write %s: %s" % (path, exc), path=path)
+from ansible_collections.calico.azure.plugins.module_utils._files import write_file
+from ansible_collections.calico.azure.plugins.module_utils._diff import text_diff
 
 
 def _read(module, path):
@@ -272,14 +256,10 @@ def main():
     if params["return_content"]:
         result["content"] = conversion.text
     if module._diff:
-        result["diff"] = dict(before=text, after=conversion.text, before_header=path, after_header=path)
-    target = os.path.realpath(path)
-    if changed and not module.check_mode:
-        if params["backup"]:
-            result["backup_file"] = module.backup_local(path)
-        _write_atomically(module, target, new_data)
-    file_args = module.load_file_common_arguments(params, path=target)
-    result["changed"] = module.set_fs_attributes_if_different(file_args, changed)
+        result["diff"] = text_diff(text, conversion.text, name=path)
+    result["changed"], backup_file = write_file(module, path, new_data, changed=changed, backup=params["backup"])
+    if backup_file:
+        result["backup_file"] = backup_file
     module.exit_json(**result)
 
 

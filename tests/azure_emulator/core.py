@@ -266,7 +266,7 @@ class Pending:
         core = self.core
         if self.area == "metadata":
             version = self.query.get("api-version", "")
-            return Response(200, metadata.endpoints(version, core.base_url, core.audiences))
+            return Response(200, metadata.endpoints(version, core.base_url, core.entra.resource_identifiers()))
         if self.area == "entra":
             with core.lock:
                 response = core.entra.handle(self.method, self.path, self.headers, body, self.query)

@@ -14,6 +14,14 @@ Served paths (``{tenant}`` is a tenant id):
 
 Errors use Entra's body: ``error``, ``error_description`` starting with the
 AADSTS code, ``error_codes``, ``timestamp``, ``trace_id``, ``correlation_id``.
+
+The ARM resource answers to two identifiers, as Azure's "Windows Azure Service Management
+API" application does (``https://management.core.windows.net/`` and the ARM endpoint
+``https://management.azure.com/``, both listed in public Azure's cloud metadata
+``authentication.audiences``): the configured audience and the stand-in's own ARM endpoint.
+Clients that scope their token to the endpoint they call (azure.azcollection:
+``resource_manager + "/.default"``; the Azure SDKs' default ``https://management.azure.com/.default``)
+get a token as they would from Entra ID; its ``aud`` is the identifier they asked for.
 """
 
 from __future__ import annotations
@@ -164,6 +172,16 @@ class Entra:
                 return Response(exc.status, exc.body())
         return None
 
+    def resource_identifiers(self) -> list[str]:
+        """The identifiers of the ARM resource: the audience(s), then the ARM endpoint itself."""
+        identifiers = list(self.audiences)
+        if self._base_url() and _norm(self._base_url()) not in {_norm(a) for a in identifiers}:
+            identifiers.append(f"{self._base_url()}/")
+        return identifiers
+
+    def _is_arm_resource(self, resource: str) -> bool:
+        return _norm(resource) in {_norm(a) for a in self.resource_identifiers()}
+
     def _known_tenant(self, tenant: str) -> bool:
         return tenant.lower() in self.tenants or tenant.lower() in ("organizations", "common")
 
@@ -267,7 +285,7 @@ class Entra:
                 "with /.default suffixed to the resource identifier (application ID URI).",
             )
         resource = defaults[0][: -len("/.default")]
-        if _norm(resource) not in {_norm(a) for a in self.audiences}:
+        if not self._is_arm_resource(resource):
             raise EntraError(
                 400,
                 "invalid_resource",
@@ -341,7 +359,7 @@ class Entra:
         if headers.get("x-identity-header") != self.identity_header:
             return refuse(401, "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.")
         resource = query.get("resource", "")
-        if _norm(resource) not in {_norm(a) for a in self.audiences}:
+        if not self._is_arm_resource(resource):
             return refuse(400, f"The resource '{resource}' is not a resource this identity can get tokens for.")
         if any(query.get(k) for k in ("object_id", "mi_res_id", "principal_id")) and not query.get("client_id"):
             return refuse(400, "Only client_id selects a user-assigned identity in the stand-in.")
@@ -415,12 +433,12 @@ class Entra:
                 "The access token expiry UTC time is earlier than current UTC time.",
                 headers={"WWW-Authenticate": f'{challenge}, error_description="The access token has expired."'},
             )
-        if _norm(str(claims.get("aud", ""))) not in {_norm(a) for a in self.audiences}:
+        if not self._is_arm_resource(str(claims.get("aud", ""))):
             raise ArmError(
                 401,
                 "InvalidAuthenticationTokenAudience",
                 f"The access token has been obtained for wrong audience or resource '{claims.get('aud')}'. It should "
-                f"exactly match with one of the allowed audiences {', '.join(repr(a) for a in self.audiences)}.",
+                f"exactly match with one of the allowed audiences {', '.join(repr(a) for a in self.resource_identifiers())}.",
                 headers={"WWW-Authenticate": f'{challenge}, error_description="The access token has been obtained for wrong audience."'},
             )
         return claims

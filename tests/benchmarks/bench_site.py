@@ -14,9 +14,11 @@ same job is done, interleaved A B A B:
 - ``role``: the calico.azure.udr role as site.yml runs it (the precondition play's
   ``preflight`` entry point, then the role), node source: the inventory;
 - ``azcollection``: azure.azcollection as its users write it (azure_rm_routetable,
-  a loop of azure_rm_route, azure_rm_subnet, azure_rm_networkinterface_info and a
-  loop of azure_rm_networkinterface), when its virtualenv exists
-  (``make azcollection-venv``); at N = 100 it runs once.
+  a loop of azure_rm_route, azure_rm_subnet and a loop of azure_rm_networkinterface),
+  when its virtualenv exists (``make azcollection-venv``), configured for the stand-in
+  as its users configure a private cloud (tests/tools/azcollection_venv.py
+  ``stand_in_environment``); at N = 100 it runs once (``--azcollection-rounds``: how
+  many rounds it joins at every N).
 
 Each row: wall time, CPU time of the ansible processes, ARM reads / writes / LRO
 polls / 429 answers from the stand-in's request log, and whether the end state is
@@ -48,8 +50,9 @@ from typing import Any, Dict, List
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = TESTS_DIR.parent
-sys.path[:0] = [str(TESTS_DIR), str(REPO_ROOT / ".cache" / "collections")]
+sys.path[:0] = [str(TESTS_DIR), str(TESTS_DIR / "tools"), str(REPO_ROOT / ".cache" / "collections")]
 
+import azcollection_venv  # noqa: E402
 from azure_emulator import Emulator  # noqa: E402
 from helpers.ansible_run import BIN_DIR, ansible_env  # noqa: E402
 
@@ -63,8 +66,8 @@ SUBNET = "nodes"
 TABLE = "rt-pods"
 NODE_NET = ipaddress.ip_network("10.240.0.0/16")
 CLUSTER_CIDR = "10.244.0.0/16"
-AZCOLLECTION_VENV = REPO_ROOT / ".cache" / "azcollection" / "venv"
-AZCOLLECTION_PATH = REPO_ROOT / ".cache" / "azcollection" / "collections"
+AZCOLLECTION_VENV = azcollection_venv.VENV
+AZCOLLECTION_PATH = azcollection_venv.COLLECTIONS
 
 
 def node_ip(index: int) -> str:
@@ -170,10 +173,10 @@ AZCOLLECTION_PLAYBOOK = """
         resource_group: %(net_rg)s
         route_table_name: %(table)s
         name: "{{ item.0 }}"
-        address_prefix: "{{ item.1 }}"
+        address_prefix: "{{ cidrs[item.0] }}"
         next_hop_type: virtual_appliance
-        next_hop_ip_address: "{{ item.2 }}"
-      loop: "{{ nodes | zip(cidrs, ips) | list }}"
+        next_hop_ip_address: "{{ item.1 }}"
+      loop: "{{ nodes | zip(ips) | list }}"
     - name: Associate the subnet
       azure.azcollection.azure_rm_subnet:
         resource_group: %(net_rg)s
@@ -229,14 +232,17 @@ def run_playbook(emu: Emulator, tmp: Path, text: str, count: int, flavour: str) 
              "ips": [node_ip(i) for i in range(count)]}
     extra_file = tmp / "extra.json"
     extra_file.write_text(json.dumps(extra))
-    env = ansible_env(emu.env())
+    if flavour == "azcollection":
+        # azcollection's modules run in its own venv (its pinned SDKs), driven by the same ansible-playbook.
+        config_dir = tmp / "azure-config"
+        config_dir.mkdir(exist_ok=True)
+        env = ansible_env(azcollection_venv.stand_in_environment(emu, str(config_dir)))
+        env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([str(AZCOLLECTION_PATH), env["ANSIBLE_COLLECTIONS_PATH"]])
+    else:
+        env = ansible_env(emu.env())
     env["ANSIBLE_FILTER_PLUGINS"] = str(tmp / "filter_plugins")
     env["ANSIBLE_FORKS"] = "10"
     env["ANSIBLE_PIPELINING"] = "true"
-    if flavour == "azcollection":
-        # azcollection's modules run in its own venv (its pinned SDKs), driven by the same ansible-playbook.
-        env["ANSIBLE_PYTHON_INTERPRETER"] = str(AZCOLLECTION_VENV / "bin" / "python")
-        env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([str(AZCOLLECTION_PATH), env["ANSIBLE_COLLECTIONS_PATH"]])
     binary = str(BIN_DIR / "ansible-playbook")
     cmd = [binary, str(playbook), "-e", "@%s" % extra_file]
     cmd += ["-i", str(inventory(tmp, count))] if flavour == "role" else ["-i", "localhost,", "-c", "local"]
@@ -318,17 +324,28 @@ def table(rows: List[Dict[str, Any]], ping: float) -> str:
     return "\n".join(lines)
 
 
+def azcollection_rounds(count: int, options: argparse.Namespace) -> int:
+    if options.azcollection_rounds is not None:
+        return options.azcollection_rounds
+    return 1 if count >= 100 else max(1, options.repeat)
+
+
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="A B rounds per N (default 1)")
     parser.add_argument("--scale", action="store_true", help="also N = 400 through the role")
     parser.add_argument("--sizes", default="10,100", help="comma-separated N (default 10,100)")
+    parser.add_argument("--only", default="", help="comma-separated flavours to measure (default: all)")
+    parser.add_argument("--azcollection-rounds", type=int, default=None,
+                        help="rounds azcollection joins at each N (default: every round below N = 100, one at 100+)")
     options, _others = parser.parse_known_args(argv)
     sizes = [int(n) for n in options.sizes.split(",") if n]
     have_azcollection = (AZCOLLECTION_VENV / ".installed").exists()
     flavours = [("modules", MODULES_PLAYBOOK), ("role", ROLE_PLAYBOOK)]
     if have_azcollection:
         flavours.append(("azcollection", AZCOLLECTION_PLAYBOOK))
+    if options.only:
+        flavours = [(name, text) for name, text in flavours if name in options.only.split(",")]
     rows: List[Dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="calico-azure-bench-") as tmp_name, Emulator(seed=seed(1)) as emu:
         tmp = Path(tmp_name)
@@ -339,9 +356,13 @@ def main(argv: List[str]) -> int:
             for round_ in range(max(1, options.repeat)):
                 # Interleaved A B A B: a machine that slows down mid-run slows every flavour alike.
                 for flavour, text in flavours:
-                    if flavour == "azcollection" and count >= 100 and round_ > 0:
+                    if flavour == "azcollection" and round_ >= azcollection_rounds(count, options):
                         continue
-                    rows.extend(measure(emu, tmp, flavour, count, text))
+                    for row in measure(emu, tmp, flavour, count, text):
+                        rows.append(row)
+                        # A long run (azcollection at N = 100) shows each row as it lands.
+                        print("measured: %(flavour)s %(case)s N=%(nodes)d %(wall).1f s, %(writes)d writes"
+                              % row, file=sys.stderr, flush=True)
         if options.scale:
             rows.extend(measure(emu, tmp, "role", 400, ROLE_PLAYBOOK))
     print("Azure part of a cluster run: %d ms per ARM request, %.0f s per LRO (Retry-After %d); VMs in %s, "

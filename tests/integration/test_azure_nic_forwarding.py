@@ -137,9 +137,11 @@ def test_full_nic_is_kept_check_apply_rerun(azure_emulator):
     assert checked["changed"] is True
     assert arm_writes(emu) == []
     assert emu.get_resource(target) == before
-    assert checked["diff"]["prepared"] == (
-        "node-0-nic (resource group rg-k8s on VM node-0): enableIPForwarding false -> true\n"
-    )
+    assert checked["diff"] == {
+        "before": "NIC rg-k8s/node-0-nic on VM node-0 enableIPForwarding: false\n",
+        "after": "NIC rg-k8s/node-0-nic on VM node-0 enableIPForwarding: true\n",
+        "before_header": "network interfaces", "after_header": "network interfaces",
+    }
 
     applied = run(emu, args)
     assert applied["changed"] is True
@@ -389,3 +391,31 @@ def test_targets_the_options_cannot_name_fail_before_any_request(azure_emulator)
     assert f"{vm_as_nic}: is a Microsoft.Compute/virtualMachines id, not a NIC id" in result["msg"]
     assert result["nics"] == []
     assert [r for r in emu.requests() if r["kind"] == "arm"] == []
+
+
+def test_a_write_applied_whose_answer_was_lost_is_read_again_not_written_twice(azure_emulator):
+    """The stand-in applies node-0's PUT and resets the connection: the module must re-read, not fail or rewrite."""
+    emu = azure_emulator
+    target = nic_id("node-0-nic")
+    other = nic_id("node-1-nic")
+    emu.clear_log()
+    emu.inject_faults(count=1, kind="apply_then_reset", method="PUT", path_contains="/networkInterfaces/node-0-nic")
+
+    result = run(emu, {"resource_group": "rg-k8s", "nics": ["node-0-nic", "node-1-nic"]})
+
+    assert result.get("failed") is not True and "failures" not in result, result
+    assert result["changed"] is True
+    assert [(n["name"], n["changed"], n["forwarding_after"]) for n in result["nics"]] == [
+        ("node-0-nic", True, True), ("node-1-nic", True, True)]
+    puts = [w for w in arm_writes(emu) if w["method"] == "PUT"]
+    lost = [p for p in puts if p["status"] == 0]
+    assert [p["resource_id"].lower() for p in lost] == [target.lower()], "the lost answer is the one injected"
+    # The write that landed is not applied a second time: any re-send is refused by its If-Match (412).
+    applied = sorted(p["resource_id"].lower() for p in puts if p["status"] in (200, 201))
+    assert applied == [other.lower()], puts
+    assert all(p["status"] == 412 for p in puts if p["resource_id"].lower() == target.lower() and p not in lost)
+    for nic in (target, other):
+        assert emu.get_resource(nic)["properties"]["enableIPForwarding"] is True
+
+    again = run(emu, {"resource_group": "rg-k8s", "nics": ["node-0-nic", "node-1-nic"]})
+    assert again["changed"] is False and arm_writes(emu) == []

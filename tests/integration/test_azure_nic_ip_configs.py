@@ -138,8 +138,11 @@ def test_ten_nics_thirty_addresses_check_apply_rerun(azure_emulator):
     assert checked["subnets"] == [{"id": subnet_id(), "capacity": 65531, "used": NODES, "free": 65531 - NODES,
                                    "needed": 300}]
     after_text = checked["diff"]["after"]
-    assert after_text.startswith("node-0-nic (resource group rg-k8s on VM node-0):\n  ipconfig-pod-01 (dynamic)\n")
+    assert after_text.startswith("NIC rg-k8s/node-0-nic on VM node-0 ip_configurations/ipconfig-pod-01: (dynamic)\n")
     assert after_text.count("(dynamic)") == 300 and checked["diff"]["before"].count("\n") == NODES
+    assert "NIC rg-k8s/node-9-nic on VM node-9 pod_ip_configurations: 0\n" in checked["diff"]["before"]
+    assert "NIC rg-k8s/node-9-nic on VM node-9 pod_ip_configurations: 30\n" in after_text
+    assert checked["diff"]["before_header"] == checked["diff"]["after_header"] == "network interfaces"
 
     applied = run(emu, args, diff=True)
     assert applied["changed"] is True and "failures" not in applied
@@ -168,7 +171,9 @@ def test_ten_nics_thirty_addresses_check_apply_rerun(azure_emulator):
     # Lowest free first: the NICs' primaries hold .4-.13, the pods get .14 onwards, no gaps.
     expected = {str(ipaddress.ip_address("10.240.0.14") + k) for k in range(300)}
     assert seen == expected
-    assert "10.240.0.14" in applied["diff"]["after"]
+    assert "10.240.0.14\n" in applied["diff"]["after"]
+    first = applied["nics"][0]["addresses"][0]
+    assert "NIC rg-k8s/node-0-nic on VM node-0 ip_configurations/ipconfig-pod-01: %s\n" % first in applied["diff"]["after"]
 
     subnet = emu.get_resource(subnet_id())
     assert len(subnet["properties"]["ipConfigurations"]) == NODES * 31

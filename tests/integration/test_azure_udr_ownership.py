@@ -422,8 +422,8 @@ def test_a_write_whose_answer_was_lost_is_reported_changed(azure_emulator):
     outcome = ok(run_playbook(book, env=emu.env()))
     assert route_map(emu) == {"node-1": ("10.244.1.0/24", "VirtualAppliance", "10.240.0.5")}
     assert outcome["changed"] is True
-    assert "route node-1: 10.244.1.0/24 -> VirtualAppliance 10.240.0.5" in outcome["diff"]["after"]
-    assert "route node-1" not in outcome["diff"]["before"]
+    assert "routes/node-1: 10.244.1.0/24 -> VirtualAppliance 10.240.0.5" in outcome["diff"]["after"]
+    assert "routes/node-1" not in outcome["diff"]["before"]
     assert ok(run(emu, task(routes=[node_route(1)])))["changed"] is False and writes(emu) == []
 
 
@@ -441,3 +441,27 @@ def test_polls_failing_after_the_write_was_accepted_say_so(azure_emulator):
     assert "its status polls answered HTTP 500 InternalServerError" in outcome["msg"]
     assert "failed to write" not in outcome["msg"]
     emu.clear_faults()
+
+
+# --------------------------------------------------------------------------- azure_udr_routes_info: who owns what
+
+
+def test_info_shows_each_routes_owner_and_the_foreign_routes(azure_emulator):
+    """Two node pools of one cluster share the table with a hand-made route: the info module names each owner."""
+    emu = azure_emulator
+    emu.put_resource(table_id(emu), {"location": "westeurope", "properties": {"routes": [FIREWALL]}})
+    pool = dict(cluster_name="demo", cluster_cidr=SCOPE, purge_routes=True)
+    applied = run(emu, task(node_pool="a", routes=[node_route(1), node_route(2)], **pool),
+                  task(name="pool_b", node_pool="b", routes=[node_route(3)], **pool))
+    ok(applied)
+    ok(applied, "pool_b")
+    emu.clear_log()
+
+    info = {"name": "info", "calico.azure.azure_udr_routes_info": {"resource_group": RG, "name": TABLE}}
+    table = ok(run(emu, info), "info")["route_table"]
+    assert writes(emu) == []
+    assert table["cluster"] == "demo"
+    assert table["owners"] == {"demo:a": ["node-1", "node-2"], "demo:b": ["node-3"]}
+    assert table["foreign_routes"] == ["default"]
+    assert sorted((r["name"], r["owner"]) for r in table["routes"]) == [
+        ("default", None), ("node-1", "demo:a"), ("node-2", "demo:a"), ("node-3", "demo:b")]

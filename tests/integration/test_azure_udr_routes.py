@@ -165,8 +165,10 @@ def test_check_apply_rerun_and_diff(azure_emulator):
     assert (checked["routes_added"], checked["routes_changed"], checked["routes_removed"]) == (4, 0, 0)
     assert arm_writes(emu) == []
     assert emu.get_resource(table_id(emu)) is None
-    assert "route node-0____fd001024464: fd00:10:244::/64 -> VirtualAppliance fd00:10:240::4" in checked["diff"]["after"]
-    assert "subnet vnet-k8s/aci (resource group rg-k8s)" in checked["diff"]["after"]
+    assert "routes/node-0____fd001024464: fd00:10:244::/64 -> VirtualAppliance fd00:10:240::4" in checked["diff"]["after"]
+    assert "subnets/rg-k8s/vnet-k8s/aci: associated" in checked["diff"]["after"]
+    assert (checked["diff"]["before"], checked["diff"]["before_header"], checked["diff"]["after_header"]) == (
+        "", "route table %s (absent)" % TABLE, "route table %s" % TABLE)
 
     # apply: one table PUT (all routes) + one PUT per subnet; then the info module reads it back
     applied_run = run(emu, routes_task(**args), info_task)
@@ -233,12 +235,12 @@ def test_check_apply_rerun_and_diff(azure_emulator):
     assert (diffed["routes_added"], diffed["routes_changed"], diffed["routes_removed"]) == (1, 1, 0)
     before_lines = set(diffed["diff"]["before"].splitlines())
     after_lines = set(diffed["diff"]["after"].splitlines())
-    assert before_lines - after_lines == {"route node-1____102441024: 10.244.1.0/24 -> VirtualAppliance 10.240.0.5"}
+    assert before_lines - after_lines == {"routes/node-1____102441024: 10.244.1.0/24 -> VirtualAppliance 10.240.0.5"}
     assert after_lines - before_lines == {
-        "route node-1____102441024: 10.244.1.0/24 -> VirtualAppliance 10.240.0.15",
-        "route node-3____102443024: 10.244.3.0/24 -> VirtualAppliance 10.240.0.7",
+        "routes/node-1____102441024: 10.244.1.0/24 -> VirtualAppliance 10.240.0.15",
+        "routes/node-3____102443024: 10.244.3.0/24 -> VirtualAppliance 10.240.0.7",
     }
-    assert "subnet vnet-k8s/nodes (resource group rg-k8s)" in after_lines
+    assert "subnets/rg-k8s/vnet-k8s/nodes: associated" in after_lines
     assert arm_writes(emu) == []
 
 
@@ -513,8 +515,8 @@ def test_absent_dissociates_then_deletes(azure_emulator):
 
     checked = assert_ok(run(emu, routes_task(state="absent", cluster_name="demo"), check=True, diff=True))
     assert checked["changed"] is True and checked["routes_removed"] == 1
-    assert "route node-0: 10.244.0.0/24 -> VirtualAppliance 10.240.0.4" in checked["diff"]["before"]
-    assert checked["diff"]["after"] == ""
+    assert "routes/node-0: 10.244.0.0/24 -> VirtualAppliance 10.240.0.4" in checked["diff"]["before"]
+    assert checked["diff"]["after"] == "" and checked["diff"]["after_header"] == "route table %s (absent)" % TABLE
     assert arm_writes(emu) == [] and emu.get_resource(table_id(emu)) is not None
 
     removed = assert_ok(run(emu, routes_task(state="absent", cluster_name="demo")))

@@ -85,7 +85,13 @@ def test_uniform_manual_pool_of_20_gets_one_model_write_and_one_upgrade_call(azu
     assert checked["changed"] is True
     assert writes(emu) == []
     assert [i["forwarding_after"] for i in checked["instances"]] == [True] * 20
-    assert "enableIPForwarding false -> true" in checked["diff"]["prepared"]
+    before_lines, after_lines = checked["diff"]["before"].splitlines(), checked["diff"]["after"].splitlines()
+    assert [line for line in before_lines if "nic_configurations/" in line] == [
+        "scale set pool-a nic_configurations/pool-a-nic.enableIPForwarding: false"]
+    assert [line for line in after_lines if "nic_configurations/" in line] == [
+        "scale set pool-a nic_configurations/pool-a-nic.enableIPForwarding: true"]
+    assert len(after_lines) == 21 and "scale set pool-a instances/19.latest_model: true (manualupgrade)" in after_lines
+    assert checked["diff"]["before_header"] == checked["diff"]["after_header"] == "scale sets"
 
     applied = run(emu, args)
     assert applied["changed"] is True
@@ -153,8 +159,11 @@ def test_automatic_policy_without_waiting_reports_instances_as_azure_left_them(a
 def test_flexible_pool_goes_through_the_nic_path(azure_emulator):
     emu = azure_emulator
     args = {"resource_group": "rg-k8s", "scale_sets": ["pool-flex"]}
-    checked = run(emu, args, check=True)
+    checked = run(emu, args, check=True, diff=True)
     assert checked["changed"] is True and writes(emu) == []
+    assert checked["diff"]["after"].splitlines() == [
+        f"scale set pool-flex VM pool-flex_{i:08x} NIC pool-flex_{i:08x}-pool-flex-nic enableIPForwarding: true"
+        for i in range(3)]
     applied = run(emu, args)
     assert sorted(writes(emu)) == [("PUT", f"pool-flex_{i:08x}-pool-flex-nic") for i in range(3)]
     for i in range(3):

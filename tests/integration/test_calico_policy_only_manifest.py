@@ -65,6 +65,7 @@ def test_check_diff_apply_rerun_backup_keep_mode_and_owner(tmp_path, release, na
     check = result.task("check")
     assert check["changed"] is True and check["changes"]
     assert check["diff"]["before"] == original.decode() and check["diff"]["after"] == expected.decode()
+    assert check["diff"]["before_header"] == check["diff"]["after_header"] == str(path)
     for key in ("checksum", "mtime", "inode"):
         assert result.task("after_check")["stat"][key] == result.task("before")["stat"][key], key
     apply = result.task("apply")

@@ -122,6 +122,51 @@ def test_cluster_converges_to_the_routes_kubernetes_implies_and_reruns_unchanged
     again = run(emu, k8s)
     assert again.rc == 0 and writes(emu) == [] and again.changed_count == 0
     assert k8s.counts()["writes"] == 0
+    # One pass: the check-mode call's reads only (the table, the VMs' NIC list, the VNet); no real call.
+    assert sorted(arm_reads(emu)) == sorted(["routeTables/" + TABLE, "networkInterfaces", "virtualNetworks/vnet-k8s"])
+
+
+def arm_reads(emu) -> list:
+    return [r["path"].split("/providers/", 1)[-1].split("/", 1)[-1] for r in emu.requests()
+            if r["kind"] == "arm" and r["method"] == "GET"]
+
+
+def test_scale_set_nodes_get_routes_and_forwarding_with_the_vms_in_one_table_write(world):
+    """Issue 15: a Uniform scale set's instances (providerID .../virtualMachineScaleSets/<ss>/virtualMachines/<id>)."""
+    emu, k8s = world
+    seed = azure_seed(count=2)
+    seed["virtual_machine_scale_sets"] = [{
+        "name": "pool-u", "resource_group": COMPUTE, "orchestration_mode": "Uniform", "capacity": 2,
+        "upgrade_policy": "Manual", "computer_name_prefix": "pool-u",
+        "network_interface_configurations": [{"name": "pool-u-nic", "primary": True, "ip_configurations": [
+            {"name": "ipconfig1", "subnet": {"resource_group": NET, "virtual_network": "vnet-k8s", "name": "nodes"}}]}]}]
+    emu.reset(seed)
+    ss_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachineScaleSets/pool-u" % (
+        emu.subscription_id, COMPUTE)
+    listed = emu.core.engine.handle("GET", ss_id + "/networkInterfaces", {"api-version": "2018-10-01"}, {}, b"").body
+    ips = {n["properties"]["virtualMachine"]["id"].rsplit("/", 1)[-1]:
+           n["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"] for n in listed["value"]}
+    nodes = [k8s_node(emu.subscription_id, i) for i in range(2)]
+    for iid in ("0", "1"):
+        nodes.append({"name": "pool-u00000" + iid, "providerID": "azure://%s/virtualMachines/%s" % (ss_id, iid),
+                      "podCIDRs": ["10.244.1%s.0/24" % iid],
+                      "addresses": [{"type": "InternalIP", "address": ips[iid]}]})
+    k8s.reset({"nodes": nodes})
+    checked = run(emu, k8s, check=True)
+    assert checked.rc == 0, checked.stdout[-3000:]
+    assert writes(emu) == [] and routes(emu) == {}
+    applied = run(emu, k8s)
+    assert applied.rc == 0, applied.stdout[-3000:]
+    want = {VMS[i]: ("10.244.%d.0/24" % i, "10.240.0.%d" % (4 + i)) for i in range(2)}
+    want.update({"pool-u00000" + iid: ("10.244.1%s.0/24" % iid, ips[iid]) for iid in ("0", "1")})
+    assert routes(emu) == want
+    done = writes(emu)
+    assert len([w for w in done if "/routeTables/" in w[1]]) == 1
+    assert ("PATCH", ss_id) in done and ("POST", ss_id + "/manualupgrade") in done
+    model = emu.get_resource(ss_id)["properties"]["virtualMachineProfile"]["networkProfile"]
+    assert model["networkInterfaceConfigurations"][0]["properties"]["enableIPForwarding"] is True
+    again = run(emu, k8s)
+    assert again.rc == 0 and writes(emu) == [] and again.changed_count == 0
 
 
 def test_added_node_gets_its_route_and_removed_node_loses_it(world):

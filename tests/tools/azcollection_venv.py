@@ -80,6 +80,30 @@ def install_collection(python: str) -> str:
     return wanted
 
 
+def stand_in_environment(emu, config_dir: str) -> dict:
+    """What azcollection 3.21's users set to reach a cloud that is not built in, for the Azure stand-in.
+
+    ``emu.env()`` (the credential as AWX injects it) plus: azure-cli-core loads its clouds from
+    ``ARM_CLOUD_METADATA_URL`` (the stand-in's cloud metadata); ``AZURE_CLOUD_ENVIRONMENT`` names
+    one of them by its ARM endpoint (azcollection 3.21 matches a URL against the loaded clouds'
+    ``resourceManager``, it no longer fetches metadata itself); MSAL must not ask
+    login.microsoftonline.com about an authority it does not know
+    (``AZURE_DISABLE_INSTANCE_DISCOVERY``); urllib (the metadata fetch) trusts ``SSL_CERT_FILE``
+    as requests trusts ``REQUESTS_CA_BUNDLE``. azure-cli-core caches the clouds it loaded in
+    ``AZURE_CONFIG_DIR``: give each stand-in its own (its port differs per session).
+    """
+    env = dict(emu.env())
+    env.update({
+        "ARM_CLOUD_METADATA_URL": emu.metadata_url,
+        "AZURE_CLOUD_ENVIRONMENT": emu.base_url + "/",
+        "AZURE_DISABLE_INSTANCE_DISCOVERY": "true",
+        "SSL_CERT_FILE": emu.ca_file,
+        "AZURE_CONFIG_DIR": config_dir,
+        "ANSIBLE_PYTHON_INTERPRETER": str(PYTHON),
+    })
+    return env
+
+
 def main_python() -> Path:
     python = REPO / ".venv" / "bin" / "python"
     return python if python.exists() else Path(sys.executable)

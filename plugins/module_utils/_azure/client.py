@@ -754,29 +754,8 @@ class ArmClient(object):
         ``final_get=False`` a successful operation returns the resource as ARM
         answered the PUT instead of reading it once more (see ArmOperation).
         """
-        action = "write"
-        headers: Dict[str, str] = {"Content-Type": "application/json"}
-        if if_match:
-            headers["If-Match"] = if_match
-        if if_none_match:
-            headers["If-None-Match"] = if_none_match
-        url = self.url(resource_id, api_version)
-        pipeline_response = self._send_write(
-            "PUT", url, resource_id=resource_id, action=action, body=body, headers=headers
-        )
-        status, response_headers, accepted = self._answer(
-            self._check(pipeline_response, resource_id, action, (200, 201, 202))
-        )
-        return ArmOperation(
-            "PUT",
-            status,
-            response_headers,
-            accepted,
-            resource_url=url,
-            fetch=self._fetcher(resource_id, action),
-            resource_id=resource_id,
-            action=action,
-            polling_interval=self.polling_interval,
+        return self.begin_write(
+            "PUT", resource_id, body, if_match=if_match, if_none_match=if_none_match, api_version=api_version,
             final_get=final_get,
         )
 
@@ -787,22 +766,29 @@ class ArmClient(object):
         body: Dict[str, Any],
         *,
         if_match: Optional[str] = None,
+        if_none_match: Optional[str] = None,
         api_version: Optional[str] = None,
         final_get: bool = True,
     ) -> ArmOperation:
-        """A PATCH of a resource or a POST of an action (``.../manualupgrade``), as an operation.
+        """A PUT or PATCH of a resource or a POST of an action (``.../manualupgrade``), as an operation.
 
-        Same contract as :meth:`begin_put`: errors of the request raise here,
-        errors of the operation from ``poll()``. A POST's final answer is the
-        action's result (often ``{}``), never a read of the resource.
+        Every write goes through the WriteGate (see ``_send_write``). Same contract
+        as :meth:`begin_put`: errors of the request raise here, errors of the
+        operation from ``poll()``. A POST's final answer is the action's result
+        (often ``{}``), never a read of the resource.
         """
         action = "write"
+        method = method.upper()
         headers: Dict[str, str] = {"Content-Type": "application/json"}
         if if_match:
             headers["If-Match"] = if_match
+        if if_none_match:
+            headers["If-None-Match"] = if_none_match
+        # A PUT answers with the resource (200/201) or an operation (202); a PATCH or POST may also answer 204.
+        ok = (200, 201, 202) if method == "PUT" else (200, 201, 202, 204)
         url = self.url(path, api_version)
-        pipeline_response = self._send(method.upper(), url, resource_id=path, action=action, body=body, headers=headers)
-        status, response_headers, accepted = self._answer(self._check(pipeline_response, path, action, (200, 201, 202, 204)))
+        pipeline_response = self._send_write(method, url, resource_id=path, action=action, body=body, headers=headers)
+        status, response_headers, accepted = self._answer(self._check(pipeline_response, path, action, ok))
         return ArmOperation(
             method,
             status,

@@ -26,13 +26,16 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.ids import same_id
+from ansible_collections.calico.azure.plugins.module_utils._diff import merged_diff, state_diff
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
     attached_vm_name,
+    nic_label,
     private_ips,
     ref_from_id,
 )
 
 DEFAULT_NAME_PREFIX = "ipconfig-pod-"
+DYNAMIC = "(dynamic)"  # an address Azure has not picked yet (check mode)
 
 # Azure's networking limits: 256 private IP addresses per network interface
 # and 256 per virtual machine, whatever the VM size (the per-size tables list
@@ -382,20 +385,22 @@ def limit_problems(
 # --- diff and messages -------------------------------------------------------------
 
 
-def _diff_block(record: Mapping[str, Any], configurations_: Iterable[Tuple[str, str]]) -> str:
-    vm = " on VM %s" % record["vm"] if record.get("vm") else ""
-    lines = ["%s (resource group %s%s):" % (record["name"], record["resource_group"], vm)]
-    lines += ["  %s %s" % (name, address) for name, address in configurations_]
-    return "\n".join(lines) + "\n"
+def _pod_state(configurations_: Iterable[Tuple[str, Optional[str]]]) -> Dict[str, Any]:
+    configurations_ = list(configurations_)
+    state = {"pod_ip_configurations": len(configurations_)}  # type: Dict[str, Any]
+    state.update(("ip_configurations/%s" % name, address or DYNAMIC) for name, address in configurations_)
+    return state
 
 
-def diff(records: Iterable[Mapping[str, Any]], before: Mapping[str, Sequence[Tuple[str, Optional[str]]]]) -> Dict[str, str]:
-    """Ansible's before/after diff: per changed NIC, its pod configurations and addresses.
+def pod_configurations_diff(
+    records: Iterable[Mapping[str, Any]], before: Mapping[str, Sequence[Tuple[str, Optional[str]]]]
+) -> Dict[str, str]:
+    """The --diff of a run: per changed NIC, its pod configurations and their addresses.
 
     ``before``: NIC id (lower) -> (name, address) pairs as read.  An address
     Azure has not yet picked (check mode) shows as ``(dynamic)``.
     """
-    old, new = [], []
+    diffs = []
     for record in records:
         if not record.get("changed"):
             continue
@@ -405,10 +410,10 @@ def diff(records: Iterable[Mapping[str, Any]], before: Mapping[str, Sequence[Tup
         known = {n.lower() for n, _a in now}
         by_name = {c["name"].lower(): c["address"] for c in record.get("ip_configurations") or ()}
         now = [(n, by_name.get(n.lower()) or a) for n, a in now]
-        now += [(n, by_name.get(n.lower()) or "(dynamic)") for n in record.get("added") or () if n.lower() not in known]
-        old.append(_diff_block(record, [(n, a or "-") for n, a in was]))
-        new.append(_diff_block(record, [(n, a or "(dynamic)") for n, a in now]))
-    return {"before": "".join(old), "after": "".join(new)}
+        now += [(n, by_name.get(n.lower())) for n in record.get("added") or () if n.lower() not in known]
+        label = nic_label(record)
+        diffs.append((label, state_diff(_pod_state(was), _pod_state(now), name=label)))
+    return merged_diff(diffs, name="network interfaces")
 
 
 def failure_message(problems_or_failures: Sequence[Any], summary: str = "") -> str:

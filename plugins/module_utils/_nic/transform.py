@@ -16,7 +16,7 @@ Parts:
   names/ids -> NIC references, in any resource group or subscription;
 - read planning: one paged list per resource group that holds several of the
   wanted resources instead of one GET each;
-- the per-NIC result record, diff lines and the aggregated failure message.
+- the per-NIC result record, diff and the aggregated failure message.
 
 The run that drives these over ARM (threads, clock, retries) is in
 :mod:`.run`; the ARM adapter in :mod:`.api`.
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from ansible_collections.calico.azure.plugins.module_utils._azure.ids import parse_resource_id
+from ansible_collections.calico.azure.plugins.module_utils._diff import merged_diff, state_diff
 
 FORWARDING_PROPERTY = "enableIPForwarding"
 NIC_TYPE = "Microsoft.Network/networkInterfaces"
@@ -423,21 +424,21 @@ def nic_record(
     }
 
 
-def diff_line(record: Mapping[str, Any]) -> str:
+def nic_label(record: Mapping[str, Any]) -> str:
+    """``NIC <resource group>/<name>`` (``on VM <vm>``): whose lines these are in a merged diff."""
     vm = " on VM %s" % record["vm"] if record.get("vm") else ""
-    return "%s (resource group %s%s): %s %s -> %s" % (
-        record["name"],
-        record["resource_group"],
-        vm,
-        FORWARDING_PROPERTY,
-        str(bool(record["forwarding_before"])).lower(),
-        str(bool(record["forwarding_after"])).lower(),
-    )
+    return "NIC %s/%s%s" % (record["resource_group"], record["name"], vm)
 
 
-def diff_text(records: Iterable[Mapping[str, Any]]) -> str:
-    """One line per NIC that changes (or would change, in check mode)."""
-    return "".join(diff_line(r) + "\n" for r in records if r.get("changed"))
+def forwarding_diff(records: Iterable[Mapping[str, Any]]) -> Dict[str, str]:
+    """The --diff of a run: the forwarding flag of each NIC that changes (or would, in check mode)."""
+    diffs = []
+    for record in records:
+        if record.get("changed"):
+            label = nic_label(record)
+            before = {FORWARDING_PROPERTY: record["forwarding_before"]}
+            diffs.append((label, state_diff(before, {FORWARDING_PROPERTY: record["forwarding_after"]}, name=label)))
+    return merged_diff(diffs, name="network interfaces")
 
 
 def failure_message(

@@ -39,6 +39,41 @@ from ansible_collections.calico.azure.plugins.module_utils._azure.errors import 
 MAX_WRITE_ATTEMPTS = 5
 
 
+_UNREAD = object()
+
+
+def route_table_options() -> Dict[str, Any]:
+    """The route table's options, shared by azure_udr_routes and azure_udr_cluster (doc fragment udr_route_table)."""
+    return dict(
+        resource_group=dict(type="str", required=True),
+        name=dict(type="str", required=True),
+        location=dict(type="str"),
+        purge_routes=dict(type="bool", default=False),
+        cluster_cidr=dict(type="list", elements="str"),
+        subnets=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                virtual_network=dict(type="str", required=True),
+                name=dict(type="str", required=True),
+                resource_group=dict(type="str"),
+            ),
+        ),
+        force_subnet_association=dict(type="bool", default=False),
+        replace_subnet_route_table=dict(type="str"),
+        cluster_name=dict(type="str"),
+        node_pool=dict(type="str"),
+        purge_foreign_routes=dict(type="bool", default=False),
+        allow_empty_purge=dict(type="bool", default=False),
+        disable_bgp_route_propagation=dict(type="bool"),
+        tags=dict(type="dict"),
+        purge_tags=dict(type="bool", default=False),
+    )
+
+
+ROUTE_TABLE_REQUIRED_IF = [("purge_routes", True, ("cluster_cidr",)), ("purge_foreign_routes", True, ("cluster_name",))]
+
+
 class ValidationFailed(Exception):
     """Input or state that must not be written; ``errors`` lists every problem (one message per argument)."""
 
@@ -135,8 +170,19 @@ class RouteTableConverger(object):
         params: Mapping[str, Any],
         check_mode: bool = False,
         warn: Callable[[str], None] = lambda message: None,
+        known_nics: Optional[Tuple[List[Dict[str, Any]], List[str]]] = None,
+        before_write: Optional[Callable[[], None]] = None,
     ) -> None:
         self.arm = arm
+        # A caller that read the nodes' NICs already (azure_udr_cluster) hands them in, as they will be once its own
+        # forwarding step ran: then no NIC list is read here and no warning says forwarding is off.
+        self.known_nics = known_nics
+        # Called once every check passed and before the first write (in check mode too): a caller's own writes that
+        # must land before the table's and only when the table's checks passed.
+        self.before_write = before_write
+        self.preread_table = _UNREAD
+        # After present(): whether the table itself was (in check mode: would be) written.
+        self.table_write_needed = False
         self.params = params
         self.check_mode = check_mode
         self.warn = warn
@@ -235,6 +281,8 @@ class RouteTableConverger(object):
         return tables
 
     def _read_nics(self, routes: Sequence[logic.RouteSpec], vnets: Mapping[Tuple[str, str], logic.VnetView]) -> Tuple[List[Dict[str, Any]], List[str]]:
+        if self.known_nics is not None:
+            return self.known_nics
         if not any(r.next_hop_type == "VirtualAppliance" for r in routes):
             return [], []
         groups = [self.resource_group] + [v.resource_group for v in vnets.values()]
@@ -378,17 +426,23 @@ class RouteTableConverger(object):
     def present(self) -> Dict[str, Any]:
         wanted, scope, refs = self._parse_input()
 
-        table = self.arm.get_or_none(self.table_id)
+        table = self.read_table() if self.preread_table is _UNREAD else self.preread_table
         first_read = table
         associations, other_tables, nics = self._validate(table, wanted, scope, refs)
         location = self._location(table)
+        if self.before_write is not None:
+            # The caller writes first: everything the table's own write would refuse is refused before that.
+            plan_errors = self._plan_table(table, wanted, scope, location)[3]
+            if plan_errors:
+                raise ValidationFailed(*plan_errors)
+            self.before_write()
 
         attempts = 0
         written = False
         while True:
             attempts += 1
             # After a lost race the diff starts from what the other writer left.
-            before = self._lines(table, logic.subnet_ids_of_table(table))
+            before = logic.table_state(table, logic.subnet_ids_of_table(table))
             plan, body, needs_write, plan_errors = self._plan_table(table, wanted, scope, location)
             if plan_errors:
                 raise ValidationFailed(*plan_errors)
@@ -419,10 +473,11 @@ class RouteTableConverger(object):
         # A write whose answer was lost shows up as a 412 on the retry and a table that already holds
         # what we wanted: it changed during this run all the same, so say so.
         changed_meanwhile = attempts > 1 and not needs_write and (
-            self._lines(first_read, logic.subnet_ids_of_table(first_read)) != self._lines(table, logic.subnet_ids_of_table(table))
+            logic.table_state(first_read, logic.subnet_ids_of_table(first_read))
+            != logic.table_state(table, logic.subnet_ids_of_table(table))
         )
         if changed_meanwhile:
-            before = self._lines(first_read, logic.subnet_ids_of_table(first_read))
+            before = logic.table_state(first_read, logic.subnet_ids_of_table(first_read))
 
         associated = []  # type: List[str]
         for association in associations:
@@ -481,10 +536,11 @@ class RouteTableConverger(object):
                         "subnet %s was associated with route table '%s' by this run, but is no longer associated now "
                         "(another writer dissociated it); run the task again" % (logic.subnet_label(subnet_id), self.name)
                     )
-        after = self._lines(final, subnet_ids)
+        after = logic.table_state(final, subnet_ids)
         table_result = logic.table_result(final or {})
         table_result["subnets"] = subnet_ids
         changed = needs_write or bool(associated) or changed_meanwhile
+        self.table_write_needed = bool(needs_write)
         result = {
             "changed": changed,
             "route_table": table_result,
@@ -499,13 +555,13 @@ class RouteTableConverger(object):
             "owned_routes": sorted(ownership.owned_by(final.get("tags") if final else {}, self.owner)) if self.owner else [],
         }
         if changed:
-            result["diff"] = {
-                "before": before,
-                "after": after,
-                "before_header": "route table %s (before)" % self.name,
-                "after_header": "route table %s (after)" % self.name,
-            }
+            result["diff"] = logic.table_diff(self.name, before, after)
         return result
+
+    def read_table(self) -> Optional[Dict[str, Any]]:
+        """The table as it is (None when missing); :meth:`present` reuses this read instead of reading again."""
+        self.preread_table = self.arm.get_or_none(self.table_id)
+        return self.preread_table
 
     def _predicted(self, table: Optional[Mapping[str, Any]], body: Mapping[str, Any]) -> Dict[str, Any]:
         """What the table would look like after the PUT (check mode)."""
@@ -518,15 +574,6 @@ class RouteTableConverger(object):
         props["provisioningState"] = ((table or {}).get("properties") or {}).get("provisioningState")
         predicted["properties"] = props
         return predicted
-
-    @staticmethod
-    def _lines(table: Optional[Mapping[str, Any]], subnet_ids: Sequence[str]) -> str:
-        if table is None:
-            return ""
-        props = table.get("properties") or {}
-        specs = [logic.route_from_arm(r) for r in props.get("routes") or []]
-        lines = logic.table_lines(specs, subnet_ids, bool(props.get("disableBgpRoutePropagation")), table.get("tags") or {})
-        return "\n".join(lines) + "\n"
 
     def _set_subnet_route_table(
         self,
@@ -607,12 +654,11 @@ class RouteTableConverger(object):
             plan = logic.plan_teardown(
                 self.name, (table.get("properties") or {}).get("routes") or [], cluster_routes, self.cluster_name, ownership.cluster_of(tags)
             )
-            before = self._lines(table, logic.subnet_ids_of_table(table))
+            before = logic.table_state(table, logic.subnet_ids_of_table(table))
             try:
                 if plan.delete_table:
                     self._delete(table, result)
-                    result["diff"] = {"before": before, "after": "", "before_header": "route table %s (before)" % self.name,
-                                      "after_header": "route table %s (deleted)" % self.name}
+                    result["diff"] = logic.table_diff(self.name, before, None)
                 else:
                     self._strip(table, plan, result, before)
                 break
@@ -642,7 +688,8 @@ class RouteTableConverger(object):
             subnets_dissociated=subnet_ids,
         )
 
-    def _strip(self, table: Mapping[str, Any], plan: logic.TeardownPlan, result: Dict[str, Any], before: str) -> None:
+    def _strip(self, table: Mapping[str, Any], plan: logic.TeardownPlan, result: Dict[str, Any],
+               before: Optional[Mapping[str, Any]]) -> None:
         """Keep the table: remove only the cluster's routes and this owner's record, in one PUT (If-Match)."""
         current_tags = dict(table.get("tags") or {})
         tags = ownership.with_record(current_tags, self.owner or "", [], None)
@@ -662,12 +709,7 @@ class RouteTableConverger(object):
             kept_reason=message,
         )
         if needs_write:
-            result["diff"] = {
-                "before": before,
-                "after": self._lines(final, logic.subnet_ids_of_table(final)),
-                "before_header": "route table %s (before)" % self.name,
-                "after_header": "route table %s (after)" % self.name,
-            }
+            result["diff"] = logic.table_diff(self.name, before, logic.table_state(final, logic.subnet_ids_of_table(final)))
 
 
 def _location_key(location: str) -> str:

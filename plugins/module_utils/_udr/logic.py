@@ -16,7 +16,7 @@ plain data, so it can be tested with tables of inputs:
   with purging limited to the ``cluster_cidr`` scope;
 - the subnet associations to make;
 - the request body of the single route-table PUT;
-- the before/after text for diff mode, one line per route and subnet.
+- the before/after state for diff mode, one line per route, subnet and tag.
 
 Route JSON is ARM's: ``{"name", "id", "etag", "properties": {"addressPrefix",
 "nextHopType", "nextHopIpAddress", ...}}``. Properties this module does not
@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ansible_collections.calico.azure.plugins.module_utils._azure import ids
+from ansible_collections.calico.azure.plugins.module_utils._diff import state_diff
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -930,34 +931,52 @@ def table_body(
 # --------------------------------------------------------------------------- diff and results
 
 
-def route_line(route: RouteSpec) -> str:
-    return "route %s: %s" % (route.name, route.describe())
+def table_state(table: Optional[Mapping[str, Any]], subnet_ids: Sequence[str]) -> Optional[Dict[str, Any]]:
+    """What the module owns of a route table, one entry per thing that can change, for diff mode.
+
+    ``routes/<name>: <prefix> -> <next hop>``, ``subnets/<rg>/<vnet>/<subnet>: associated``,
+    ``tags/<key>`` and ``disable_bgp_route_propagation``; None for a table that does not exist.
+    """
+    if table is None:
+        return None
+    props = table.get("properties") or {}
+    tags = table.get("tags") or {}
+    state = {"disable_bgp_route_propagation": bool(props.get("disableBgpRoutePropagation"))}  # type: Dict[str, Any]
+    state.update(("tags/%s" % key, tags[key]) for key in tags)
+    for route in props.get("routes") or []:
+        spec = route_from_arm(route)
+        state["routes/%s" % spec.name] = spec.describe()
+    state.update(("subnets/%s" % subnet_key(s), "associated") for s in subnet_ids)
+    return state
 
 
-def table_lines(
-    routes: Sequence[RouteSpec],
-    subnet_ids: Sequence[str],
-    disable_bgp_route_propagation: Optional[bool],
-    tags: Mapping[str, str],
-) -> List[str]:
-    """The table as text, one line per route and per subnet association, for diff mode."""
-    lines = ["disable_bgp_route_propagation: %s" % ("true" if disable_bgp_route_propagation else "false")]
-    lines.extend("tag %s=%s" % (k, tags[k]) for k in sorted(tags))
-    lines.extend(route_line(r) for r in sorted(routes, key=lambda r: r.name.lower()))
-    lines.extend("subnet %s" % subnet_label(s) for s in sorted(subnet_ids, key=lambda s: s.lower()))
-    return lines
+def table_diff(name: str, before: Optional[Mapping[str, Any]], after: Optional[Mapping[str, Any]]) -> Dict[str, str]:
+    """The --diff of one route table from two :func:`table_state` results (None: no table)."""
+    return state_diff(before, after, name="route table %s" % name)
 
 
-def subnet_label(subnet_id: str) -> str:
-    """``<vnet>/<subnet> (resource group <rg>)`` from a subnet id."""
+def _subnet_parts(subnet_id: str) -> Optional[Tuple[str, str, str]]:
+    """(resource group, VNet, subnet) of a subnet id; None when it is not one."""
     parts = subnet_id.strip("/").split("/")
     lowered = [p.lower() for p in parts]
     try:
         vnet = parts[lowered.index("virtualnetworks") + 1]
         subnet = parts[lowered.index("subnets") + 1]
     except (ValueError, IndexError):
-        return subnet_id
-    return "%s/%s (resource group %s)" % (vnet, subnet, ids.resource_group_of(subnet_id) or "")
+        return None
+    return ids.resource_group_of(subnet_id) or "", vnet, subnet
+
+
+def subnet_key(subnet_id: str) -> str:
+    """``<rg>/<vnet>/<subnet>`` from a subnet id (the id itself when it is not one)."""
+    found = _subnet_parts(subnet_id)
+    return "%s/%s/%s" % found if found else subnet_id
+
+
+def subnet_label(subnet_id: str) -> str:
+    """``<vnet>/<subnet> (resource group <rg>)`` from a subnet id."""
+    found = _subnet_parts(subnet_id)
+    return "%s/%s (resource group %s)" % (found[1], found[2], found[0]) if found else subnet_id
 
 
 def subnet_ids_of_table(table: Optional[Mapping[str, Any]]) -> List[str]:

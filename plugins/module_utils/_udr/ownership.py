@@ -165,3 +165,26 @@ def same_routes(first: Mapping[str, object], second: Mapping[str, object]) -> bo
         return sorted(str(r.get("name") or "").lower() for r in props.get("routes") or [])  # type: ignore[union-attr]
 
     return names(first) == names(second)
+
+
+def ownership_report(tags: Optional[Mapping[str, str]], route_names: Iterable[str]) -> Dict[str, object]:
+    """Who owns which route of a table, as azure_udr_routes_info returns it.
+
+    ``cluster``: the table's cluster tag (None if unmarked); ``owners``: each owner's
+    recorded route names; ``route_owners``: route name -> its owner, None for a foreign
+    route (one no record names: the cloud provider's, a hand-made one...); ``foreign_routes``
+    those names, in table order.
+    """
+    recorded = records(tags)
+    owner_of = {}  # type: Dict[str, str]
+    for owner in sorted(recorded, key=str.lower):
+        for name in recorded[owner]:
+            owner_of.setdefault(name.lower(), owner)
+    names = list(route_names)
+    route_owners = {name: owner_of.get(name.lower()) for name in names}
+    return {
+        "cluster": cluster_of(tags),
+        "owners": {owner: sorted(recorded[owner], key=str.lower) for owner in recorded},
+        "route_owners": route_owners,
+        "foreign_routes": [name for name in names if route_owners[name] is None],
+    }

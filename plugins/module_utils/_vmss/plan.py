@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ansible_collections.calico.azure.plugins.module_utils._diff import merged_diff, state_diff
+
 FORWARDING = "enableIPForwarding"
 UNIFORM = "Uniform"
 FLEXIBLE = "Flexible"
@@ -142,11 +144,24 @@ def instance_records(
     return records
 
 
-def diff_lines(scale_set_name: str, changed_configs: Sequence[str], enabled: bool, upgrade: Sequence[str],
-               policy: str) -> List[str]:
-    lines = ["scale set %s: model NIC configuration %s: enableIPForwarding %s -> %s"
-             % (scale_set_name, name, str(not enabled).lower(), str(enabled).lower()) for name in changed_configs]
-    if upgrade:
-        how = "manualupgrade" if policy not in PLATFORM_UPGRADES else "upgraded by Azure (%s policy)" % policy
-        lines.append("scale set %s: instances %s to the latest model: %s" % (scale_set_name, ", ".join(upgrade), how))
-    return lines
+def model_diff(scale_set_name: str, changed_configs: Sequence[str], enabled: bool, upgrade: Sequence[str],
+               policy: str) -> List[Tuple[str, Dict[str, str]]]:
+    """A Uniform scale set's part of the --diff: its model's NIC configurations and the instances brought to it."""
+    how = "manualupgrade" if policy not in PLATFORM_UPGRADES else "upgraded by Azure (%s policy)" % policy
+    before = {"nic_configurations/%s.%s" % (name, FORWARDING): not enabled for name in changed_configs}  # type: Dict[str, Any]
+    after = {"nic_configurations/%s.%s" % (name, FORWARDING): enabled for name in changed_configs}  # type: Dict[str, Any]
+    before.update(("instances/%s.latest_model" % iid, False) for iid in upgrade)
+    after.update(("instances/%s.latest_model" % iid, "true (%s)" % how) for iid in upgrade)
+    label = "scale set %s" % scale_set_name
+    return [(label, state_diff(before, after, name=label))]
+
+
+def vm_nic_diff(scale_set_name: str, record: Mapping[str, Any]) -> Tuple[str, Dict[str, str]]:
+    """A Flexible scale set's part of the --diff: one member VM's NIC (a record of azure_nic_forwarding's run)."""
+    label = "scale set %s VM %s NIC %s" % (scale_set_name, record["vm"], record["name"])
+    return label, state_diff({FORWARDING: record["forwarding_before"]}, {FORWARDING: record["forwarding_after"]}, name=label)
+
+
+def scale_sets_diff(diffs: Sequence[Tuple[str, Dict[str, str]]]) -> Dict[str, str]:
+    """The module's --diff: each scale set's lines (:func:`model_diff`, :func:`vm_nic_diff`) under its name."""
+    return merged_diff(diffs, name="scale sets")

@@ -85,6 +85,36 @@ def test_unknown_client_and_unknown_resource(azure_emulator):
     assert wrong_resource.json()["error"] == "invalid_resource" and wrong_resource.json()["error_codes"] == [500011]
 
 
+@pytest.mark.parametrize(("scope", "aud"), [("{base}/.default", "{base}"), ("{base}//.default", "{base}/")])
+def test_the_arm_endpoint_is_a_resource_identifier_of_arm(azure_emulator, scope, aud):
+    """A token scoped to the ARM endpoint itself, as Entra ID issues for https://management.azure.com/.default.
+
+    Azure's ARM application answers to both audiences public Azure's metadata lists
+    (management.core.windows.net/ and management.azure.com/); azure.azcollection and the SDKs'
+    default scope ask for the ARM endpoint. Entra takes what precedes the last "/" of the scope
+    as the resource and writes it to ``aud`` as asked (hence the SDKs' "//.default" for
+    identifiers that end in "/").
+    """
+    from azure.mgmt.network import NetworkManagementClient
+
+    from azure_emulator import jwt_tools
+
+    base = azure_emulator.base_url
+    credential = ClientSecretCredential(azure_emulator.tenant_id, azure_emulator.client_id, azure_emulator.client_secret,
+                                        **_kwargs(azure_emulator))
+    token = credential.get_token(scope.format(base=base))
+    assert jwt_tools.decode_unverified(token.token)[1]["aud"] == aud.format(base=base)
+    with NetworkManagementClient(credential, azure_emulator.subscription_id, base_url=f"{base}/",
+                                 credential_scopes=[scope.format(base=base)], connection_verify=azure_emulator.ca_file) as client:
+        assert [v.name for v in client.virtual_networks.list("rg-k8s")] == ["vnet-k8s"]
+    # Only the endpoint itself: a path below it is no identifier of ARM.
+    form = {"grant_type": "client_credentials", "client_id": azure_emulator.client_id,
+            "client_secret": azure_emulator.client_secret, "scope": f"{base}/other/.default"}
+    refused = requests.post(f"{base}/{azure_emulator.tenant_id}/oauth2/v2.0/token", data=form,
+                            verify=azure_emulator.ca_file, timeout=10)
+    assert refused.status_code == 400 and refused.json()["error_codes"] == [500011]
+
+
 @pytest.mark.azure_seed(_seed_with_credentials())
 def test_certificate_credential(azure_emulator, tmp_path):
     pem = tmp_path / "sp.pem"
@@ -150,9 +180,11 @@ def test_metadata_endpoint_both_forms(azure_emulator):
     new = requests.get(azure_emulator.metadata_url, verify=azure_emulator.ca_file, timeout=10).json()
     assert isinstance(new, list) and new[0]["resourceManager"] == f"{azure_emulator.base_url}/"
     assert new[0]["authentication"]["loginEndpoint"] == f"{azure_emulator.base_url}/"
-    assert new[0]["authentication"]["audiences"] == [azure_emulator.audience]
+    # Public Azure: ["https://management.core.windows.net/", "https://management.azure.com/"].
+    audiences = [azure_emulator.audience, f"{azure_emulator.base_url}/"]
+    assert new[0]["authentication"]["audiences"] == audiences
     old = requests.get(f"{azure_emulator.base_url}/metadata/endpoints?api-version=2015-01-01", verify=azure_emulator.ca_file, timeout=10).json()
-    assert isinstance(old, dict) and old["authentication"]["audiences"] == [azure_emulator.audience]
+    assert isinstance(old, dict) and old["authentication"]["audiences"] == audiences
     assert set(old) == {"galleryEndpoint", "graphEndpoint", "portalEndpoint", "authentication"}
 
 

@@ -13,8 +13,11 @@ Stack: azure-cli-core loads the clouds from ARM_CLOUD_METADATA_URL (the stand-in
 metadata), AZURE_CLOUD_ENVIRONMENT names one by its ARM endpoint, and
 AZURE_DISABLE_INSTANCE_DISCOVERY=true keeps MSAL from asking login.microsoftonline.com about an
 authority it does not know; SSL_CERT_FILE makes urllib (azure-cli-core's metadata fetch) trust
-the stand-in's CA as REQUESTS_CA_BUNDLE does for requests. Each goes check -> nothing written -> apply -> exact end state ->
-re-run unchanged with no write.
+the stand-in's CA as REQUESTS_CA_BUNDLE does for requests (tests/tools/azcollection_venv.py
+``stand_in_environment``). azcollection scopes its token to the ARM endpoint it calls
+(``resource_manager + "/.default"``), as for ``https://management.azure.com/.default`` in public
+Azure, where the endpoint is one of ARM's audiences. Each goes check -> nothing written -> apply
+-> exact end state -> re-run unchanged with no write.
 
 The modules run with the Python of azcollection's own venv (``make azcollection-venv``:
 azcollection 3.21.0 from ``ansible`` 14.5.0, Python 3.12; its pinned azure-mgmt-* clash with the
@@ -45,20 +48,6 @@ TASK = "peer"
 # A module run that takes longer than this is a hang, not a slow run (the stand-in answers in ms).
 RUN_TIMEOUT = 240
 
-# Every test: azcollection asks Entra ID for a token for the ARM endpoint without its trailing
-# slash ("https://host:port/.default" from resource_manager "https://host:port"); real Entra ID
-# accepts the ARM resource with or without it, the stand-in answers AADSTS500011. Strict, so the
-# stand-in's fix shows here (then the next gaps below decide which tests pass).
-pytestmark = pytest.mark.xfail(
-    strict=True,
-    reason="stand-in gap: Entra ID rejects the ARM audience without a trailing slash (AADSTS500011)",
-)
-
-# Known gaps of the stand-in, fixed on branch azure-standin (to be marked per test once the
-# audience gap above is fixed and the tests reach ARM).
-STANDIN_GAP_REFERENCES = "stand-in gap (branch azure-standin): references must be stored and returned as {id}"
-STANDIN_GAP_INSTANCE_VIEW = "stand-in gap (branch azure-standin): VM instanceView is not served"
-
 
 @pytest.fixture(scope="module")
 def azcollection() -> dict:
@@ -78,20 +67,9 @@ def run(emu, azcollection, module: str, args: dict, *, check: bool = False) -> d
         "name": "azcollection against the stand-in", "hosts": "localhost", "gather_facts": False,
         "tasks": [{"name": TASK, module: args}],
     }], indent=2)  # YAML text (JSON is YAML), multi-line so run_playbook takes it as text
-    env = dict(emu.env())
-    env.update({
-        "ARM_CLOUD_METADATA_URL": emu.metadata_url,
-        "AZURE_CLOUD_ENVIRONMENT": emu.base_url + "/",
-        "AZURE_DISABLE_INSTANCE_DISCOVERY": "true",
-        # azure-cli-core fetches the metadata with urllib, which trusts OpenSSL's store, not requests'.
-        "SSL_CERT_FILE": emu.ca_file,
-        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([azcollection["collections"], str(COLLECTIONS_DIR)]),
-        "ANSIBLE_PYTHON_INTERPRETER": azcollection["python"],
-    })
-    # azure-cli-core caches the clouds it loaded in AZURE_CONFIG_DIR: a fresh one per run, as
-    # the stand-in's port differs per session.
     with tempfile.TemporaryDirectory(prefix="azcollection-config-") as config_dir:
-        env["AZURE_CONFIG_DIR"] = config_dir
+        env = azcollection_venv.stand_in_environment(emu, config_dir)
+        env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([azcollection["collections"], str(COLLECTIONS_DIR)])
         result = run_playbook(playbook, env=env, check=check, timeout=RUN_TIMEOUT)
     assert result.data, f"ansible-playbook gave no JSON result:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     task = result.task(TASK)
@@ -128,14 +106,16 @@ def ids(emu) -> dict:
     }
 
 
-def make_table(emu, azcollection) -> dict:
-    return converge(emu, azcollection, "azure.azcollection.azure_rm_routetable",
-                    {"resource_group": RG, "name": TABLE, "location": "westeurope",
-                     "disable_bgp_route_propagation": True}, ids(emu)["table"])
+def seed_table(emu) -> None:
+    """The table the route and subnet tests start from, written through the control API: the
+    route table module has its own test, and every azcollection run costs its start-up."""
+    emu.put_resource(ids(emu)["table"], {"location": "westeurope", "properties": {"disableBgpRoutePropagation": True}})
 
 
 def test_route_table(azure_emulator, azcollection) -> None:
-    table = make_table(azure_emulator, azcollection)
+    table = converge(azure_emulator, azcollection, "azure.azcollection.azure_rm_routetable",
+                     {"resource_group": RG, "name": TABLE, "location": "westeurope",
+                      "disable_bgp_route_propagation": True}, ids(azure_emulator)["table"])
     assert table["name"] == TABLE and table["location"] == "westeurope"
     assert table["properties"]["disableBgpRoutePropagation"] is True
     assert table["properties"].get("routes", []) == []
@@ -143,7 +123,7 @@ def test_route_table(azure_emulator, azcollection) -> None:
 
 def test_route(azure_emulator, azcollection) -> None:
     emu = azure_emulator
-    make_table(emu, azcollection)
+    seed_table(emu)
     route = converge(emu, azcollection, "azure.azcollection.azure_rm_route",
                      {"resource_group": RG, "route_table_name": TABLE, "name": "node-0",
                       "address_prefix": "10.244.0.0/24", "next_hop_type": "virtual_appliance",
@@ -157,7 +137,7 @@ def test_route(azure_emulator, azcollection) -> None:
 
 def test_subnet_association(azure_emulator, azcollection) -> None:
     emu = azure_emulator
-    make_table(emu, azcollection)
+    seed_table(emu)
     before = emu.get_resource(ids(emu)["subnet"])
     subnet = converge(emu, azcollection, "azure.azcollection.azure_rm_subnet",
                       {"resource_group": RG, "virtual_network_name": VNET, "name": SUBNET,

@@ -14,10 +14,10 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.ip_configs impor
     IpConfigsChange,
     SubnetNeed,
     check_name_prefix,
-    diff,
     limit_problems,
     managed_index,
     plan_nic,
+    pod_configurations_diff,
     resolve_subnet,
     subnet_capacity,
     with_ip_configurations,
@@ -150,9 +150,12 @@ def test_the_run_writes_each_nic_once_and_reports_the_addresses():
     assert [r["added"] for r in checked.records] == [["ipconfig-pod-01", "ipconfig-pod-02", "ipconfig-pod-03"]] * 4
     assert checked.records[0]["addresses"] == []
     before = {nic_id("node-0-nic").lower(): []}
-    text = diff(checked.records[:1], before)
-    assert text["after"] == ("node-0-nic (resource group rg1):\n  ipconfig-pod-01 (dynamic)\n  ipconfig-pod-02 (dynamic)\n"
-                             "  ipconfig-pod-03 (dynamic)\n")
+    text = pod_configurations_diff(checked.records[:1], before)
+    assert text["before"] == "NIC rg1/node-0-nic pod_ip_configurations: 0\n"
+    assert text["after"] == ("NIC rg1/node-0-nic ip_configurations/ipconfig-pod-01: (dynamic)\n"
+                             "NIC rg1/node-0-nic ip_configurations/ipconfig-pod-02: (dynamic)\n"
+                             "NIC rg1/node-0-nic ip_configurations/ipconfig-pod-03: (dynamic)\n"
+                             "NIC rg1/node-0-nic pod_ip_configurations: 3\n")
 
     outcome = NicRun(arm, ERRORS, change).run([], refs)
     assert outcome.failures == [] and arm.count("put") == 4

@@ -11,7 +11,7 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.transform import
     NIC_TYPE,
     VM_TYPE,
     Failure,
-    diff_text,
+    forwarding_diff,
     failure_message,
     json_differences,
     parse_targets,
@@ -94,7 +94,10 @@ def test_check_mode_writes_nothing_and_predicts_changed_exactly():
         ("node-0-nic", True, True),
         ("node-1-nic", False, True),
     ]
-    assert diff_text(outcome.records) == "node-0-nic (resource group rg1 on VM node-0): enableIPForwarding false -> true\n"
+    # only the NIC that changes is in the diff
+    diff = forwarding_diff(outcome.records)
+    assert (diff["before"], diff["after"]) == ("NIC rg1/node-0-nic on VM node-0 enableIPForwarding: false\n",
+                                               "NIC rg1/node-0-nic on VM node-0 enableIPForwarding: true\n")
 
 
 def test_disabling_is_symmetric():

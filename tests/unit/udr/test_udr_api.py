@@ -221,7 +221,7 @@ def test_check_mode_predicts_and_writes_nothing(arm):
     assert [r["name"] for r in result["route_table"]["routes"]] == ["node-0"]
     assert result["route_table"]["tags"] == {"a": "1"}
     assert arm.writes() == []
-    assert result["diff"]["before"] == "" and "route node-0: 10.244.0.0/24 -> VirtualAppliance 10.240.0.4" in result["diff"]["after"]
+    assert result["diff"]["before"] == "" and "routes/node-0: 10.244.0.0/24 -> VirtualAppliance 10.240.0.4" in result["diff"]["after"]
 
 
 def test_outside_writer_is_merged_after_412(arm):
@@ -238,7 +238,7 @@ def test_outside_writer_is_merged_after_412(arm):
     assert result["attempts"] == 2
     assert sorted(r["name"] for r in arm._render(RT)["properties"]["routes"]) == ["node-0", "node-9"]
     # the diff starts from the table the write actually replaced, the other writer's route included
-    assert "route node-9: 10.244.9.0/24 -> VirtualAppliance 10.240.0.9" in result["diff"]["before"]
+    assert "routes/node-9: 10.244.9.0/24 -> VirtualAppliance 10.240.0.9" in result["diff"]["before"]
     assert result["routes_added"] == 1 and result["routes_removed"] == 0
 
 

@@ -697,21 +697,20 @@ def test_table_body_new_table():
     }
 
 
-def test_table_lines_one_per_route_and_subnet():
+def test_table_state_one_entry_per_route_subnet_and_tag():
     subnet = "/subscriptions/sub/resourceGroups/net-rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/nodes"
-    lines = logic.table_lines(
-        [va("node-2", "10.244.2.0/24", "10.0.0.5"), va("node-1", "10.244.1.0/24", "10.0.0.4")],
-        [subnet],
-        False,
-        {"env": "prod"},
-    )
-    assert lines == [
+    table = {"tags": {"env": "prod"}, "properties": {"routes": [
+        arm_route("node-2", "10.244.2.0/24", hop_ip="10.0.0.5"), arm_route("node-1", "10.244.1.0/24", hop_ip="10.0.0.4")]}}
+    diff = logic.table_diff("rt", None, logic.table_state(table, [subnet]))
+    assert diff["after"].splitlines() == [
         "disable_bgp_route_propagation: false",
-        "tag env=prod",
-        "route node-1: 10.244.1.0/24 -> VirtualAppliance 10.0.0.4",
-        "route node-2: 10.244.2.0/24 -> VirtualAppliance 10.0.0.5",
-        "subnet vnet/nodes (resource group net-rg)",
+        "routes/node-1: 10.244.1.0/24 -> VirtualAppliance 10.0.0.4",
+        "routes/node-2: 10.244.2.0/24 -> VirtualAppliance 10.0.0.5",
+        "subnets/net-rg/vnet/nodes: associated",
+        "tags/env: prod",
     ]
+    assert (diff["before"], diff["before_header"], diff["after_header"]) == ("", "route table rt (absent)", "route table rt")
+    assert logic.table_state(None, [subnet]) is None
 
 
 def test_table_result():

@@ -132,3 +132,17 @@ def test_next_hop_problems(hop, vnets, error, warning):
 def test_unsettled_states():
     assert logic.is_unsettled("Failed") and logic.is_unsettled("updating")
     assert not logic.is_unsettled("Succeeded") and not logic.is_unsettled(None)
+
+
+def test_ownership_report_names_each_routes_owner_and_the_foreign_ones():
+    tags = {"calico-azure-cluster": "demo", "calico-azure-routes.demo:a": "node-1,Node-2", "calico-azure-routes.demo:b": "node-3",
+            "env": "prod"}
+    report = ownership.ownership_report(tags, ["default", "node-1", "node-2", "node-3"])
+    assert report == {
+        "cluster": "demo",
+        "owners": {"demo:a": ["node-1", "Node-2"], "demo:b": ["node-3"]},
+        "route_owners": {"default": None, "node-1": "demo:a", "node-2": "demo:a", "node-3": "demo:b"},
+        "foreign_routes": ["default"],
+    }
+    assert ownership.ownership_report(None, ["r"]) == {"cluster": None, "owners": {}, "route_owners": {"r": None},
+                                                       "foreign_routes": ["r"]}

@@ -79,7 +79,20 @@ def test_stale_instances_and_records_from_one_nic_list():
 
 
 def test_diff_names_the_configuration_and_how_instances_are_upgraded():
-    lines = plan.diff_lines("pool", ["nic"], True, ["0", "1"], "Manual")
-    assert lines == ["scale set pool: model NIC configuration nic: enableIPForwarding false -> true",
-                     "scale set pool: instances 0, 1 to the latest model: manualupgrade"]
-    assert "upgraded by Azure (Rolling policy)" in plan.diff_lines("pool", [], True, ["0"], "Rolling")[0]
+    diff = plan.scale_sets_diff(plan.model_diff("pool", ["nic"], True, ["0", "1"], "Manual"))
+    assert diff["before"].splitlines() == ["scale set pool instances/0.latest_model: false",
+                                           "scale set pool instances/1.latest_model: false",
+                                           "scale set pool nic_configurations/nic.enableIPForwarding: false"]
+    assert diff["after"].splitlines() == ["scale set pool instances/0.latest_model: true (manualupgrade)",
+                                          "scale set pool instances/1.latest_model: true (manualupgrade)",
+                                          "scale set pool nic_configurations/nic.enableIPForwarding: true"]
+    assert diff["before_header"] == diff["after_header"] == "scale sets"
+    rolling = plan.scale_sets_diff(plan.model_diff("pool", [], True, ["0"], "Rolling"))
+    assert rolling["after"] == "scale set pool instances/0.latest_model: true (upgraded by Azure (Rolling policy))\n"
+
+
+def test_a_flexible_member_diff_is_its_nic_flag():
+    record = {"vm": "vm-0", "name": "vm-0-nic", "forwarding_before": False, "forwarding_after": True}
+    diff = plan.scale_sets_diff([plan.vm_nic_diff("flex", record)])
+    assert (diff["before"], diff["after"]) == ("scale set flex VM vm-0 NIC vm-0-nic enableIPForwarding: false\n",
+                                               "scale set flex VM vm-0 NIC vm-0-nic enableIPForwarding: true\n")
