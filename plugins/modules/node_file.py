@@ -120,6 +120,7 @@ directory_created:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.calico.azure.plugins.module_utils._diff import text_diff
 from ansible_collections.calico.azure.plugins.module_utils._files import ensure_directory, write_owner_only_first
 
 
@@ -167,12 +168,8 @@ def main():
     result = dict(path=path, created=existing is None, content_changed=content_changed,
                   directory_created=directory_created)
     if module._diff:
-        result["diff"] = dict(
-            before="" if existing is None else existing.decode("utf-8", errors="replace"),
-            after=module.params["content"],
-            before_header=path if existing is not None else "%s (absent)" % path,
-            after_header=path,
-        )
+        before = None if existing is None else existing.decode("utf-8", errors="replace")
+        result["diff"] = text_diff(before, module.params["content"], name=path)
     if module.check_mode:
         if existing is not None:
             changed = module.set_fs_attributes_if_different(file_args, changed)

@@ -88,4 +88,4 @@ def test_every_module_that_supports_diff_mode_has_a_builder_here():
         if 'result["diff"]' in text:
             modules[path.stem] = "text_diff(" in text
     assert {name for name, uses_text_diff in modules.items() if not uses_text_diff} <= set(BUILDERS)
-    assert {"calico_node_backend", "calico_policy_only_manifest"} <= {name for name, t in modules.items() if t}
+    assert {"calico_node_backend", "calico_policy_only_manifest", "node_file"} <= {name for name, t in modules.items() if t}
