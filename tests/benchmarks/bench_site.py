@@ -150,6 +150,7 @@ ROLE_PLAYBOOK = """
       ansible.builtin.include_role:
         name: calico.azure.udr
         tasks_from: preflight
+      run_once: true
 - name: Converge (as site.yml's second play)
   hosts: calico_azure_nodes
   gather_facts: false
@@ -157,6 +158,7 @@ ROLE_PLAYBOOK = """
     - name: Converge the route table
       ansible.builtin.include_role:
         name: calico.azure.udr
+      run_once: true
 """
 
 AZCOLLECTION_PLAYBOOK = """
