@@ -424,143 +424,186 @@ def _item_start(env: Any, index: int, doc: _Doc, lines: Sequence[str]) -> Tuple[
 ENV_PATH = ("spec", "template", "spec", "containers")
 
 
+class _EnvTarget:
+    """The calico-node container's env list being edited, and everything the edit steps share."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.path = path
+        self.editor = _Editor(text, path)
+        self.docs = _parse_candidates(self.editor)
+        self.ds_doc, self.container_index, container = _find_calico_node(self.docs, path)
+        daemonset = self.ds_doc.node
+        self.ds_name = _name(daemonset)
+        self.namespace = ((daemonset.get("metadata") or {}).get("namespace")) or "default"
+        self.env = _env_list(container, self.ds_name)
+        self.env_path = ENV_PATH + (self.container_index, "env")
+        self.newline = _newline(self.editor.lines)
+        self.where = "DaemonSet %s container %s" % (self.ds_name, CALICO_NODE_CONTAINER)
+        self.result = ManifestEdit(text=text, previous={}, daemonset=self.ds_name)
+
+    def items_named(self, key: str) -> List[int]:
+        return [i for i, item in enumerate(self.env) if isinstance(item, dict) and item.get("name") == key]
+
+
 def edit_manifest(text: str, set_vars: Dict[str, str], unset_vars: Sequence[str] = (), path: str = "manifest") -> ManifestEdit:
     """Set ``set_vars`` and remove ``unset_vars`` in the calico-node container of ``text``."""
     _check_syntax(text, path)
-    editor = _Editor(text, path)
-    docs = _parse_candidates(editor)
-    ds_doc, container_index, container = _find_calico_node(docs, path)
-    daemonset = ds_doc.node
-    ds_name = _name(daemonset)
-    namespace = ((daemonset.get("metadata") or {}).get("namespace")) or "default"
-    env = _env_list(container, ds_name)
-    env_path = ENV_PATH + (container_index, "env")
-    newline = _newline(editor.lines)
-    result = ManifestEdit(text=text, previous={}, daemonset=ds_name)
-    where = "DaemonSet %s container %s" % (ds_name, CALICO_NODE_CONTAINER)
-
-    def items_named(key: str) -> List[int]:
-        return [i for i, item in enumerate(env) if isinstance(item, dict) and item.get("name") == key]
-
-    for key in list(set_vars) + list(unset_vars):
-        found = items_named(key)
-        result.previous[key] = _env_value(env[found[-1]], docs, namespace) if found else None
-        if len(found) > 1:
-            result.duplicates[key] = [_item_start(env, i, ds_doc, editor.lines)[0] + 1 for i in found]
-
+    target = _EnvTarget(text, path)
+    _record_previous(target, list(set_vars) + list(unset_vars))
     appended: List[Tuple[str, str]] = []
     for key, value in set_vars.items():
-        found = items_named(key)
+        found = target.items_named(key)
         if not found:
             appended.append((key, value))
-            result.changed_keys.append(key)
-            result.locations[key] = "%s env (added)" % where
-            continue
-        index = found[-1]
-        item = env[index]
-        if "value" in item and "valueFrom" in item:
-            raise ManifestError("%s: env %s has both value and valueFrom; fix it by hand first" % (where, key))
-        if "value" in item:
-            line, col = item.lc.value("value")
-            result.locations[key] = "%s env (inline value, line %d)" % (where, ds_doc.line(line) + 1)
-            if result.previous[key] == value:
-                continue
-            if item.get("value") is None:
-                raise ManifestError("%s: env %s has an empty value; write value: \"\" or remove it first" % (where, key))
-            editor.replace_scalar(ds_doc.line(line), col, value)
-            editor.op(ds_doc, "set", env_path + (index, "value"), value)
-            result.changed_keys.append(key)
-            continue
-        ref = (item.get("valueFrom") or {}).get("configMapKeyRef")
-        if not isinstance(ref, dict) or not ref.get("name") or not ref.get("key"):
-            source = ", ".join(sorted((item.get("valueFrom") or {}).keys())) or "nothing"
-            raise ManifestError(
-                "%s: env %s comes from %s; only inline values and configMapKeyRef are changed, "
-                "so set it where that source is defined" % (where, key, source)
-            )
-        cm_name, cm_key = str(ref["name"]), str(ref["key"])
-        cm_doc = _find_configmap(docs, cm_name, namespace)
-        if cm_doc is None:
-            raise ManifestError(
-                "%s: env %s comes from ConfigMap %s/%s key %s, which is not in %s; "
-                "change that ConfigMap, or point path at the manifest that defines it"
-                % (where, key, namespace, cm_name, cm_key, path)
-            )
-        data = cm_doc.node.get("data")
-        if not data or not hasattr(data, "lc"):
-            raise ManifestError("ConfigMap %s/%s has no data mapping to hold %s" % (namespace, cm_name, cm_key))
-        result.locations[key] = "ConfigMap %s/%s key %s" % (namespace, cm_name, cm_key)
-        if cm_key in data:
-            if result.previous[key] == value:
-                continue
-            line, col = data.lc.value(cm_key)
-            editor.replace_scalar(cm_doc.line(line), col, value)
+            target.result.changed_keys.append(key)
+            target.result.locations[key] = "%s env (added)" % target.where
+        elif "value" in target.env[found[-1]]:
+            _set_inline_value(target, key, found[-1], value)
         else:
-            # Append the key after the last entry of data, at the same indentation.
-            line, col = data.lc.key(list(data.keys())[-1])
-            end = _block_end(editor.lines, cm_doc.line(line), col)
-            insert_at = editor.starts[end]
-            prefix = "" if editor.text[:insert_at].endswith("\n") else newline
-            editor.add(insert_at, insert_at, prefix + " " * col + cm_key + ": " + _render_scalar(value, '"') + newline)
-        editor.op(cm_doc, "set", ("data", cm_key), value)
-        result.changed_keys.append(key)
+            _set_configmap_value(target, key, target.env[found[-1]], value)
+    _remove_items(target, unset_vars)
+    _append_items(target, appended)
 
+    new_chunks = target.editor.changed_chunks()
+    _verify(target.editor, new_chunks)
+    editor = target.editor
+    target.result.text = "".join(new_chunks.get(chunk.index, editor.chunk_text(chunk)) for chunk in editor.chunks)
+    _record_effective_after(target, new_chunks, list(set_vars) + list(unset_vars))
+    return target.result
+
+
+def _record_previous(target: _EnvTarget, keys: Sequence[str]) -> None:
+    """Each managed variable's value before the edit, and the lines of every duplicate item."""
+    result = target.result
+    for key in keys:
+        found = target.items_named(key)
+        result.previous[key] = _env_value(target.env[found[-1]], target.docs, target.namespace) if found else None
+        if len(found) > 1:
+            result.duplicates[key] = [_item_start(target.env, i, target.ds_doc, target.editor.lines)[0] + 1
+                                      for i in found]
+
+
+def _set_inline_value(target: _EnvTarget, key: str, index: int, value: str) -> None:
+    item = target.env[index]
+    if "valueFrom" in item:
+        raise ManifestError("%s: env %s has both value and valueFrom; fix it by hand first" % (target.where, key))
+    line, col = item.lc.value("value")
+    target.result.locations[key] = "%s env (inline value, line %d)" % (target.where, target.ds_doc.line(line) + 1)
+    if target.result.previous[key] == value:
+        return
+    if item.get("value") is None:
+        raise ManifestError("%s: env %s has an empty value; write value: \"\" or remove it first" % (target.where, key))
+    target.editor.replace_scalar(target.ds_doc.line(line), col, value)
+    target.editor.op(target.ds_doc, "set", target.env_path + (index, "value"), value)
+    target.result.changed_keys.append(key)
+
+
+def _set_configmap_value(target: _EnvTarget, key: str, item: Any, value: str) -> None:
+    """A variable that comes from a configMapKeyRef is set in that ConfigMap, in the same file."""
+    where, editor = target.where, target.editor
+    ref = (item.get("valueFrom") or {}).get("configMapKeyRef")
+    if not isinstance(ref, dict) or not ref.get("name") or not ref.get("key"):
+        source = ", ".join(sorted((item.get("valueFrom") or {}).keys())) or "nothing"
+        raise ManifestError(
+            "%s: env %s comes from %s; only inline values and configMapKeyRef are changed, "
+            "so set it where that source is defined" % (where, key, source)
+        )
+    cm_name, cm_key = str(ref["name"]), str(ref["key"])
+    cm_doc = _find_configmap(target.docs, cm_name, target.namespace)
+    if cm_doc is None:
+        raise ManifestError(
+            "%s: env %s comes from ConfigMap %s/%s key %s, which is not in %s; "
+            "change that ConfigMap, or point path at the manifest that defines it"
+            % (where, key, target.namespace, cm_name, cm_key, target.path)
+        )
+    data = cm_doc.node.get("data")
+    if not data or not hasattr(data, "lc"):
+        raise ManifestError("ConfigMap %s/%s has no data mapping to hold %s" % (target.namespace, cm_name, cm_key))
+    target.result.locations[key] = "ConfigMap %s/%s key %s" % (target.namespace, cm_name, cm_key)
+    if cm_key in data:
+        if target.result.previous[key] == value:
+            return
+        line, col = data.lc.value(cm_key)
+        editor.replace_scalar(cm_doc.line(line), col, value)
+    else:
+        # Append the key after the last entry of data, at the same indentation.
+        line, col = data.lc.key(list(data.keys())[-1])
+        end = _block_end(editor.lines, cm_doc.line(line), col)
+        insert_at = editor.starts[end]
+        prefix = "" if editor.text[:insert_at].endswith("\n") else target.newline
+        editor.add(insert_at, insert_at,
+                   prefix + " " * col + cm_key + ": " + _render_scalar(value, '"') + target.newline)
+    editor.op(cm_doc, "set", ("data", cm_key), value)
+    target.result.changed_keys.append(key)
+
+
+def _comment_start(target: _EnvTarget, line: int, dash_col: int) -> int:
+    """The first of the comment lines right above an item (they describe it and go with it)."""
+    start = line
+    while start > target.ds_doc.chunk.start_line:
+        above = _content(target.editor.lines[start - 1])
+        stripped = above.lstrip(" ")
+        if (stripped.startswith("#") and len(above) - len(stripped) == dash_col
+                and not stripped.lstrip("# ").startswith("- name:")):
+            start -= 1
+            continue
+        break
+    return start
+
+
+def _remove_items(target: _EnvTarget, unset_vars: Sequence[str]) -> None:
     removed_items: List[int] = []
+    editor = target.editor
     for key in unset_vars:
-        found = items_named(key)
+        found = target.items_named(key)
         if not found:
             continue
-        result.changed_keys.append(key)
-        result.locations[key] = "%s env (removed)" % where
+        target.result.changed_keys.append(key)
+        target.result.locations[key] = "%s env (removed)" % target.where
         for index in found:
-            line, dash_col = _item_start(env, index, ds_doc, editor.lines)
+            line, dash_col = _item_start(target.env, index, target.ds_doc, editor.lines)
             end = _block_end(editor.lines, line, dash_col)
-            # The comment lines right above an item describe it: remove them with it.
-            start = line
-            while start > ds_doc.chunk.start_line:
-                above = _content(editor.lines[start - 1])
-                stripped = above.lstrip(" ")
-                if stripped.startswith("#") and len(above) - len(stripped) == dash_col and not stripped.lstrip("# ").startswith("- name:"):
-                    start -= 1
-                    continue
-                break
-            editor.add(editor.starts[start], editor.starts[end], "")
+            editor.add(editor.starts[_comment_start(target, line, dash_col)], editor.starts[end], "")
             removed_items.append(index)
     if removed_items:
-        editor.op(ds_doc, "remove", env_path, removed_items)
+        editor.op(target.ds_doc, "remove", target.env_path, removed_items)
 
-    if appended:
-        last = len(env) - 1
-        line, dash_col = _item_start(env, last, ds_doc, editor.lines)
-        end = _block_end(editor.lines, line, dash_col)
-        last_item = env[last]
-        name_col = last_item.lc.key("name")[1] if "name" in last_item else dash_col + 2
-        insert_at = editor.starts[end]
-        text_block = "" if editor.text[:insert_at].endswith("\n") or insert_at == 0 else newline
-        for key, value in appended:
-            text_block += " " * dash_col + "-" + " " * (name_col - dash_col - 1) + "name: " + key + newline
-            text_block += " " * name_col + "value: " + _render_scalar(value, '"') + newline
-            editor.op(ds_doc, "append", env_path, {"name": key, "value": value})
-        editor.add(insert_at, insert_at, text_block)
 
-    new_chunks = editor.changed_chunks()
-    _verify(editor, new_chunks)
-    result.text = "".join(new_chunks.get(chunk.index, editor.chunk_text(chunk)) for chunk in editor.chunks)
+def _append_items(target: _EnvTarget, appended: Sequence[Tuple[str, str]]) -> None:
+    """New variables go after the last env item, in its layout (dash and name columns)."""
+    if not appended:
+        return
+    editor, env, newline = target.editor, target.env, target.newline
+    last = len(env) - 1
+    line, dash_col = _item_start(env, last, target.ds_doc, editor.lines)
+    end = _block_end(editor.lines, line, dash_col)
+    last_item = env[last]
+    name_col = last_item.lc.key("name")[1] if "name" in last_item else dash_col + 2
+    insert_at = editor.starts[end]
+    text_block = "" if editor.text[:insert_at].endswith("\n") or insert_at == 0 else newline
+    for key, value in appended:
+        text_block += " " * dash_col + "-" + " " * (name_col - dash_col - 1) + "name: " + key + newline
+        text_block += " " * name_col + "value: " + _render_scalar(value, '"') + newline
+        editor.op(target.ds_doc, "append", target.env_path, {"name": key, "value": value})
+    editor.add(insert_at, insert_at, text_block)
 
+
+def _record_effective_after(target: _EnvTarget, new_chunks: Dict[int, str], keys: Sequence[str]) -> None:
+    """What calico-node sees after the edit, read back from the new text (managed and encapsulation variables)."""
+    editor = target.editor
     after_docs = [
         node
         for chunk in editor.chunks
         if chunk.index in new_chunks or _CANDIDATE.search(editor.chunk_text(chunk))
-        for node in _load_all(new_chunks.get(chunk.index, editor.chunk_text(chunk)), path, "safe", chunk.start_line)
+        for node in _load_all(new_chunks.get(chunk.index, editor.chunk_text(chunk)), target.path, "safe", chunk.start_line)
     ]
     after_ds = [
-        d for d in after_docs if isinstance(d, dict) and d.get("kind") == "DaemonSet" and _name(d) == ds_name
+        d for d in after_docs if isinstance(d, dict) and d.get("kind") == "DaemonSet" and _name(d) == target.ds_name
     ][0]
-    after_env = after_ds["spec"]["template"]["spec"]["containers"][container_index].get("env") or []
-    for name in list(set_vars) + list(unset_vars) + ["CALICO_IPV4POOL_IPIP", "CALICO_IPV4POOL_VXLAN", "CALICO_IPV6POOL_VXLAN"]:
+    after_env = after_ds["spec"]["template"]["spec"]["containers"][target.container_index].get("env") or []
+    for name in list(keys) + ["CALICO_IPV4POOL_IPIP", "CALICO_IPV4POOL_VXLAN", "CALICO_IPV6POOL_VXLAN"]:
         items = [i for i in after_env if isinstance(i, dict) and i.get("name") == name]
-        result.effective_after[name] = _env_value(items[-1], after_docs, namespace) if items else None
-    return result
+        target.result.effective_after[name] = _env_value(items[-1], after_docs, target.namespace) if items else None
 
 
 def _walk(node: Any, path: Tuple[Any, ...]) -> Any:
