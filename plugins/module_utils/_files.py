@@ -25,6 +25,26 @@ import tempfile
 from typing import Any, Optional, Tuple
 
 
+def read_file(module: Any, path: str, what: str) -> Optional[bytes]:
+    """The bytes of ``path``, or None when it does not exist; fails on anything but a readable regular file.
+
+    ``what`` names the file in the message for a directory (``the env file or manifest``).
+    """
+    if os.path.isdir(path):
+        module.fail_json(msg="%s is a directory; path must name %s itself" % (path, what), path=path)
+    if not os.path.lexists(path):
+        return None
+    if not os.path.isfile(path):
+        module.fail_json(msg="%s is not a regular file (or is a broken link); point path at the file itself" % path,
+                         path=path)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        module.fail_json(msg="Cannot read %s: %s" % (path, exc), path=path)
+    return None  # not reached: fail_json exits
+
+
 def write_atomically(module: Any, path: str, data: bytes) -> None:
     """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``."""
     directory = os.path.dirname(os.path.abspath(path))

@@ -255,7 +255,7 @@ from ansible_collections.calico.azure.plugins.module_utils._calico.env import (
     managed_variables,
     normalise_extra_env,
 )
-from ansible_collections.calico.azure.plugins.module_utils._files import write_file
+from ansible_collections.calico.azure.plugins.module_utils._files import read_file, write_file
 from ansible_collections.calico.azure.plugins.module_utils._calico.versions import (
     ALL_BACKENDS,
     CalicoVersionError,
@@ -283,19 +283,11 @@ def _edit_manifest(module, text, to_set, to_unset, path):
 
 def _read(module, path):
     """(exists, bytes, text) of ``path``; fails on anything that is not a readable UTF-8 file."""
-    if os.path.isdir(path):
-        module.fail_json(msg="%s is a directory; path must name the env file or manifest itself" % path, path=path)
-    if not os.path.lexists(path):
+    original = read_file(module, path, "the env file or manifest")
+    if original is None:
         if not module.params["create"]:
             module.fail_json(msg="%s does not exist; set create: true to create the env file, or fix path" % path, path=path)
         return False, b"", ""
-    if not os.path.isfile(path):
-        module.fail_json(msg="%s is not a regular file (or is a broken link); point path at the file itself" % path, path=path)
-    try:
-        with open(path, "rb") as handle:
-            original = handle.read()
-    except OSError as exc:
-        module.fail_json(msg="Cannot read %s: %s" % (path, exc), path=path)
     try:
         return True, original, decode_text(original, path)
     except EnvFileError as exc:

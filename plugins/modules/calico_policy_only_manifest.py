@@ -174,27 +174,20 @@ backup_file:
   sample: /srv/manifests/calico.yaml.2816.2026-12-02@12:05:01~
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.calico.azure.plugins.module_utils._files import write_file
+from ansible_collections.calico.azure.plugins.module_utils._files import read_file, write_file
 from ansible_collections.calico.azure.plugins.module_utils._diff import text_diff
 
 
 def _read(module, path):
-    if os.path.isdir(path):
-        module.fail_json(msg="%s is a directory; path must name the manifest or Installation file itself" % path, path=path)
-    if not os.path.isfile(path):
+    original = read_file(module, path, "the manifest or Installation file")
+    if original is None:
         module.fail_json(
             msg="%s does not exist on %s; in site.yml the file must be on the host that edits it "
             "(calico_node_edit_host, default: the control node)" % (path, "this host"),
             path=path,
         )
-    try:
-        with open(path, "rb") as handle:
-            original = handle.read()
-    except OSError as exc:
-        module.fail_json(msg="Cannot read %s: %s" % (path, exc), path=path)
     try:
         return original, original.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -121,23 +121,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.calico.azure.plugins.module_utils._diff import text_diff
-from ansible_collections.calico.azure.plugins.module_utils._files import ensure_directory, write_owner_only_first
-
-
-def _read(module, target):
-    """The file's bytes, or None when it does not exist; fails on anything but a regular file."""
-    if os.path.isdir(target):
-        module.fail_json(msg="%s is a directory; path must name the file itself" % target, path=target)
-    if not os.path.lexists(target):
-        return None
-    if not os.path.isfile(target):
-        module.fail_json(msg="%s is not a regular file (or is a broken link); point path at the file itself" % target,
-                         path=target)
-    try:
-        with open(target, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        module.fail_json(msg="Cannot read %s: %s" % (target, exc), path=target)
+from ansible_collections.calico.azure.plugins.module_utils._files import ensure_directory, read_file, write_owner_only_first
 
 
 def main():
@@ -163,7 +147,7 @@ def main():
         module.fail_json(msg="cannot write %s: directory %s does not exist; create it first, or set directory_mode"
                          % (path, directory), path=path)
 
-    existing = None if directory_created else _read(module, target)
+    existing = None if directory_created else read_file(module, target, "the file")
     content_changed = existing != data
     result = dict(path=path, created=existing is None, content_changed=content_changed,
                   directory_created=directory_created)
