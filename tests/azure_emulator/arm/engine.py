@@ -26,6 +26,7 @@ from .errors import ArmError
 from .ids import ArmPath, parse
 from .kinds import ChildKind, ResourceKind, find_child
 from .lro import Operation, OperationTable
+from .resources import handle_resource_groups
 
 _API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-[A-Za-z0-9.]+)?$")
 
@@ -55,7 +56,6 @@ class ArmEngine:
         self.base_url = base_url
         self.subscriptions: dict[str, dict] = {}  # lower id -> {"subscriptionId", "tenantId", "displayName"}
         self.lro_failures: list[dict] = []  # queued by fail_next_lro: {"code", "message"}
-        self._compute_etag_counter = 0
 
     # ------------------------------------------------------------------ helpers
     def kind_for(self, namespace: str | None, type_name: str | None) -> ResourceKind | None:
@@ -155,8 +155,6 @@ class ArmEngine:
         return self._get_subscription(path)
 
     def _route_resource_groups(self, method, path, path_str, query, headers, body, version) -> Response:
-        from .resources import handle_resource_groups  # local: resources imports engine helpers
-
         return handle_resource_groups(self, method, path, path_str, query, headers, body, version)
 
     def _route_provider_list(self, method, path, path_str, query, headers, body, version) -> Response:
