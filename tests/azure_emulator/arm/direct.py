@@ -11,8 +11,9 @@ import copy
 
 from ..store import stamp_etag
 from . import errors
-from .engine import ArmEngine, find_child
+from .engine import ArmEngine
 from .ids import parse
+from .kinds import find_child
 
 
 def merge_patch(target: dict, patch: dict) -> dict:

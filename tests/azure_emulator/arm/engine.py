@@ -1,9 +1,15 @@
-"""The ARM request engine: routing, preconditions, LROs, paging, generic CRUD.
+# -*- coding: utf-8 -*-
+# Copyright: calico.azure contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The ARM request engine: routing, reads, paging and preconditions.
 
 Resource-type specifics (validation, read-only fields, back-references) live in
 :mod:`.network`, :mod:`.compute` and :mod:`.resources`; this module only knows
-the ARM protocol shared by every type. It assumes the caller already checked
-the bearer token and throttling (see :mod:`azure_emulator.core`).
+the ARM protocol shared by every type. The generic writes are in :mod:`.writes`,
+the operation endpoints of long-running writes in :mod:`.operations`. It assumes
+the caller already checked the bearer token and throttling (see
+:mod:`azure_emulator.core`).
 """
 
 from __future__ import annotations
@@ -14,13 +20,13 @@ import re
 from typing import Callable
 
 from ..responses import Response
-from ..store import Store, new_etag, stamp_etag
-from . import errors
+from ..store import Store, new_etag
+from . import errors, operations, writes
 from .errors import ArmError
 from .ids import ArmPath, parse
-from .kinds import ChildKind, ResourceKind
+from .kinds import ChildKind, ResourceKind, find_child
 from .lro import Operation, OperationTable
-from .references import normalize_references
+from .resources import handle_resource_groups
 
 _API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-[A-Za-z0-9.]+)?$")
 
@@ -36,6 +42,12 @@ def _etag_value(etag: str | None) -> str:
 
 
 class ArmEngine:
+    """One ARM endpoint: routes each request by its path's kind (see :func:`.ids.parse`) and serves the reads.
+
+    The kinds' hooks (:mod:`.kinds`) and their own ``route`` functions get this engine and call its public
+    methods; the generic writes (:mod:`.writes`) and operation endpoints (:mod:`.operations`) do the same.
+    """
+
     def __init__(self, store: Store, ops: OperationTable, settings, kinds: dict[str, ResourceKind], base_url: Callable[[], str]):
         self.store = store
         self.ops = ops
@@ -44,7 +56,6 @@ class ArmEngine:
         self.base_url = base_url
         self.subscriptions: dict[str, dict] = {}  # lower id -> {"subscriptionId", "tenantId", "displayName"}
         self.lro_failures: list[dict] = []  # queued by fail_next_lro: {"code", "message"}
-        self._compute_etag_counter = 0
 
     # ------------------------------------------------------------------ helpers
     def kind_for(self, namespace: str | None, type_name: str | None) -> ResourceKind | None:
@@ -125,71 +136,84 @@ class ArmEngine:
         return response
 
     def _dispatch(self, method: str, path: ArmPath, path_str: str, query: dict, headers: dict, raw: bytes) -> Response:
+        """Checks every request passes, then one routing step for the path's kind."""
         if path.kind == "unknown":
-            raise ArmError(404, "InvalidResourceType", f"The resource type could not be found for path '{path_str}'.")
+            raise _no_such_path(path_str)
         version = self.api_version(query)
         if path.subscription.lower() not in self.subscriptions:
             raise ArmError(404, "SubscriptionNotFound", f"The subscription '{path.subscription}' could not be found.")
         if path.kind == "operation":
-            if method != "GET":
-                raise _method_not_allowed(method)
-            return self._operation_status(path, version)
+            _require_get(method)
+            return operations.operation_status(self, path, version)
         body = _parse_body(raw) if method in ("PUT", "PATCH", "POST") else {}
-        if path.kind == "subscription":
-            return self._get_subscription(path)
-        if path.kind in ("resource_groups", "resource_group"):
-            from .resources import handle_resource_groups  # local: resources imports engine helpers
+        route = self._PATH_ROUTES.get(path.kind, ArmEngine._route_typed)
+        return route(self, method, path, path_str, query, headers, body, version)
 
-            return handle_resource_groups(self, method, path, path_str, query, headers, body, version)
-        if path.kind == "provider_list":
-            if method != "GET":
-                raise _method_not_allowed(method)
-            return self._list_top(path, path_str, query, version)
+    # Every route takes the arguments of a kind's own ``route``:
+    # (method, path, path_str, query, headers, body, version).
+    def _route_subscription(self, method, path, path_str, query, headers, body, version) -> Response:
+        return self._get_subscription(path)
+
+    def _route_resource_groups(self, method, path, path_str, query, headers, body, version) -> Response:
+        return handle_resource_groups(self, method, path, path_str, query, headers, body, version)
+
+    def _route_provider_list(self, method, path, path_str, query, headers, body, version) -> Response:
+        _require_get(method)
+        return self._list_top(path, path_str, query, version)
+
+    def _route_typed(self, method, path, path_str, query, headers, body, version) -> Response:
+        """A path under a resource type: the type's own endpoints first, then ARM's generic ones."""
         kind = self._known_kind(path, version)
         route = getattr(kind, "route", None)  # a type's own endpoints (scale-set instances, instanceView ...)
         if route is not None:
             routed = route(self, method, path, path_str, query, headers, body, version)
             if routed is not None:
                 return routed
-        if path.kind == "nested_list":
-            raise ArmError(404, "InvalidResourceType", f"The resource type could not be found for path '{path_str}'.")
         if path.kind == "resource":
-            if method == "GET":
-                return self._get_top(path, kind)
-            if method == "PUT":
-                return self._put_top(path, kind, headers, body, version)
-            if method == "PATCH":
-                return self._patch_top(path, kind, headers, body)
-            if method == "DELETE":
-                return self._delete_top(path, kind, headers, version)
-            raise _method_not_allowed(method)
-        child_kind = kind.children.get(path.types[1].lower())
-        if path.kind == "child_list" and method == "POST":
-            return self._action(path, kind, path.types[1], body, version)
-        if child_kind is None:
-            raise ArmError(
-                404,
-                "InvalidResourceType",
-                f"The resource type '{path.types[0]}/{path.types[1]}' could not be found in the namespace "
-                f"'{path.namespace}' for api version '{version}'.",
-            )
+            return self._route_resource(kind, method, path, headers, body, version)
         if path.kind == "child_list":
-            if method != "GET":
-                raise _method_not_allowed(method)
-            parent = self._parent(path)
-            children = [child_kind.render(self, parent, c) for c in (parent.get("properties") or {}).get(child_kind.array_key) or []]
-            return self.page(children, path_str, query, version)
+            return self._route_child_list(kind, method, path, path_str, query, body, version)
+        if path.kind == "child":
+            return self._route_child(kind, method, path, headers, body, version)
+        raise _no_such_path(path_str)  # a nested list no type serves
+
+    def _route_resource(self, kind: ResourceKind, method: str, path: ArmPath, headers: dict, body: dict, version: str) -> Response:
         if method == "GET":
-            parent = self._parent(path)
-            child = find_child(parent, child_kind.array_key, path.names[1])
-            if child is None:
-                raise errors.not_found_child(path.item_id())
-            return Response(200, child_kind.render(self, parent, child))
+            return self._get_top(path, kind)
         if method == "PUT":
-            return self._put_child(path, kind, child_kind, headers, body, version)
+            return writes.put_top(self, path, kind, headers, body, version)
+        if method == "PATCH":
+            return writes.patch_top(self, path, kind, headers, body)
         if method == "DELETE":
-            return self._delete_child(path, kind, child_kind, headers, version)
+            return writes.delete_top(self, path, kind, headers, version)
         raise _method_not_allowed(method)
+
+    def _route_child_list(self, kind: ResourceKind, method: str, path: ArmPath, path_str: str, query: dict, body: dict,
+                          version: str) -> Response:
+        if method == "POST":  # .../{type}/{name}/{action}: an action, whether or not a child type has that name
+            return writes.post_action(self, path, kind, path.types[1], body, version)
+        child_kind = self._known_child_kind(kind, path, version)
+        _require_get(method)
+        parent = self.require_parent(path)
+        children = (parent.get("properties") or {}).get(child_kind.array_key) or []
+        return self.page([child_kind.render(self, parent, c) for c in children], path_str, query, version)
+
+    def _route_child(self, kind: ResourceKind, method: str, path: ArmPath, headers: dict, body: dict, version: str) -> Response:
+        child_kind = self._known_child_kind(kind, path, version)
+        if method == "GET":
+            return self._get_child(path, child_kind)
+        if method == "PUT":
+            return writes.put_child(self, path, kind, child_kind, headers, body, version)
+        if method == "DELETE":
+            return writes.delete_child(self, path, kind, child_kind, headers, version)
+        raise _method_not_allowed(method)
+
+    _PATH_ROUTES = {
+        "subscription": _route_subscription,
+        "resource_groups": _route_resource_groups,
+        "resource_group": _route_resource_groups,
+        "provider_list": _route_provider_list,
+    }
 
     # ------------------------------------------------------------------ reads
     def _get_subscription(self, path: ArmPath) -> Response:
@@ -244,7 +268,8 @@ class ArmEngine:
             body["nextLink"] = f"{self.base_url()}{path_str}?api-version={version}&$skiptoken={start + size}"
         return Response(200, body)
 
-    def _parent(self, path: ArmPath) -> dict:
+    def require_parent(self, path: ArmPath) -> dict:
+        """The stored top-level document a child path lives in, or ARM's 404 ParentResourceNotFound."""
         self.require_resource_group(path)
         parent = self.store.get(path.top_id())
         if parent is None:
@@ -254,6 +279,25 @@ class ArmEngine:
                 f"Can not perform requested operation on nested resource. Parent resource '{path.names[0]}' not found.",
             )
         return parent
+
+    def _known_child_kind(self, kind: ResourceKind, path: ArmPath, version: str) -> ChildKind:
+        """The ChildKind serving ``path``'s child type, or ARM's 404 InvalidResourceType."""
+        child_kind = kind.children.get(path.types[1].lower())
+        if child_kind is None:
+            raise ArmError(
+                404,
+                "InvalidResourceType",
+                f"The resource type '{path.types[0]}/{path.types[1]}' could not be found in the namespace "
+                f"'{path.namespace}' for api version '{version}'.",
+            )
+        return child_kind
+
+    def _get_child(self, path: ArmPath, child_kind: ChildKind) -> Response:
+        parent = self.require_parent(path)
+        child = find_child(parent, child_kind.array_key, path.names[1])
+        if child is None:
+            raise errors.not_found_child(path.item_id())
+        return Response(200, child_kind.render(self, parent, child))
 
     # ------------------------------------------------------------------ preconditions
     def check_preconditions(self, headers: dict, current: dict | None, resource_id: str) -> None:
@@ -296,237 +340,26 @@ class ArmEngine:
             headers={"Retry-After": str(wait)},
         )
 
-    # ------------------------------------------------------------------ LRO plumbing
+    # ------------------------------------------------------------------ writes (see .writes, .operations)
     def start_operation(self, kind: str, path: ArmPath, resource_kind: ResourceKind, target_id: str, top_id: str,
                         operation_name: str, location: str | None) -> Operation:
-        failure = self.lro_failures.pop(0) if self.lro_failures else None
-        op = Operation(
-            kind=kind,
-            subscription=path.subscription,
-            namespace=resource_kind.namespace or path.namespace or "Microsoft.Resources",
-            location=location or "global",
-            target_id=target_id,
-            top_id=top_id,
-            operation_name=operation_name,
-            seconds=float(self.settings.lro_seconds),
-            in_progress_polls=int(self.settings.lro_in_progress_polls),
-            failure=failure,
-        )
-        return self.ops.add(op)
+        return operations.start_operation(self, kind, path, resource_kind, target_id, top_id, operation_name, location)
 
     def operation_headers(self, op: Operation, version: str, location_header: bool) -> dict:
-        base = f"{self.base_url()}/subscriptions/{op.subscription}/providers/{op.namespace}/locations/{op.location}"
-        headers = {
-            "Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={version}",
-            "Retry-After": str(int(self.settings.retry_after)),
-        }
-        if location_header:
-            headers["Location"] = f"{base}/operationResults/{op.id}?api-version={version}"
-        return headers
+        return operations.operation_headers(self, op, version, location_header)
 
-    def _operation_status(self, path: ArmPath, version: str) -> Response:
-        op = self.ops.get(path.operation_id or "")
-        if op is None or op.subscription.lower() != path.subscription.lower():
-            raise ArmError(404, "OperationNotFound", f"The operation '{path.operation_id}' could not be found.")
-        if not op.done and op.due():
-            self.ops.complete(op)
-        op.polls += 1  # counted after the check: in_progress_polls answers say InProgress first
-        retry = {"Retry-After": str(int(self.settings.retry_after))}
-        if path.action == "operationResults":
-            if not op.done:
-                return Response(202, None, {**retry, "Location": f"{self.base_url()}{_operation_results_path(op)}?api-version={version}"})
-            if op.failure:
-                return Response(400, {"error": dict(op.failure)})
-            if op.kind == "delete":
-                return Response(204, None)
-            if op.kind == "post":
-                return Response(200, op.result)
-            return Response(200, self.render_id(op.target_id))
-        body: dict = {"status": op.status}
-        if op.namespace.lower() == "microsoft.compute":
-            # Compute's status document also names the operation and its start time.
-            body.update({"name": op.id, "startTime": _iso(op.started_utc)})
-        if op.failure and op.done:
-            body["error"] = dict(op.failure)
-        return Response(200, body, retry if not op.done else {})
-
-    # ------------------------------------------------------------------ writes
-    def set_state(self, doc: dict, state: str, kind: ResourceKind) -> None:
-        """Set provisioningState on a resource and every embedded child (one tree, one state)."""
-        if not kind.has_provisioning_state:
-            return
-        doc.setdefault("properties", {})["provisioningState"] = state
-        for array_key in kind.child_arrays:
-            for item in doc["properties"].get(array_key) or []:
-                item.setdefault("properties", {})["provisioningState"] = state
-
-    def _finish_callbacks(self, top_id: str, kind: ResourceKind) -> tuple[Callable[[], None], Callable[[], None]]:
-        def succeed() -> None:
-            doc = self.store.get(top_id)
-            if doc is not None:
-                self.set_state(doc, "Succeeded", kind)
-
-        def fail() -> None:
-            doc = self.store.get(top_id)
-            if doc is not None:
-                self.set_state(doc, "Failed", kind)
-
-        return succeed, fail
-
-    def _put_top(self, path: ArmPath, kind: ResourceKind, headers: dict, body: dict, version: str) -> Response:
-        self.require_resource_group(path)
-        resource_id = path.item_id()
-        existing = self.store.get(resource_id)
-        if existing is not None:
-            resource_id = existing["id"]  # keep the casing the resource was created with
-        self.check_preconditions(headers, existing, resource_id)
-        self.check_not_busy(resource_id, f"Put{kind.operation_noun}Operation")
-        body = normalize_references(body, resource_id)
-        doc = kind.build(self, resource_id, existing["name"] if existing else path.names[0], existing, body)
-        self._commit_top(kind, existing, doc)
-        op = self.start_operation("put", path, kind, resource_id, resource_id, f"Put{kind.operation_noun}Operation", doc.get("location"))
-        op.on_success, op.on_failure = self._finish_callbacks(resource_id, kind)
-        status = 200 if existing is not None else 201
-        return Response(status, kind.render(self, doc), self.operation_headers(op, version, location_header=False))
-
-    def _commit_top(self, kind: ResourceKind, existing: dict | None, doc: dict) -> None:
-        stamp_etag(doc, self.new_etag_for(kind, existing), kind.child_arrays)
-        self.set_state(doc, "Updating", kind)
-        self.store.put(doc["id"], doc)
-        kind.after_write(self, existing, doc)
-
-    def _patch_top(self, path: ArmPath, kind: ResourceKind, headers: dict, body: dict) -> Response:
-        self.require_resource_group(path)
-        existing = self.store.get(path.item_id())
-        if existing is None:
-            raise errors.not_found_top(kind.full_type, path.names[0], path.resource_group)
-        self.check_preconditions(headers, existing, existing["id"])
-        unsupported = sorted(set(body) - {"tags"})
-        if unsupported:
-            raise ArmError(400, "InvalidRequestFormat", f"PATCH of {kind.full_type} only updates tags; got {unsupported}.")
-        self.check_not_busy(existing["id"], f"Patch{kind.operation_noun}Operation")
-        doc = copy.deepcopy(existing)
-        doc["tags"] = dict(body.get("tags") or {})
-        stamp_etag(doc, self.new_etag_for(kind, existing), kind.child_arrays)
-        self.store.put(doc["id"], doc)
-        kind.after_write(self, existing, doc)
-        return Response(200, kind.render(self, doc))
-
-    def _delete_top(self, path: ArmPath, kind: ResourceKind, headers: dict, version: str) -> Response:
-        self.require_resource_group(path)
-        existing = self.store.get(path.item_id())
-        self.check_preconditions(headers, existing, path.item_id())
-        if existing is None:
-            return Response(204, None)
-        resource_id = existing["id"]
-        self.check_not_busy(resource_id, f"Delete{kind.operation_noun}Operation")
-        kind.check_delete(self, existing)
-        self.set_state(existing, "Deleting", kind)
-        op = self.start_operation("delete", path, kind, resource_id, resource_id, f"Delete{kind.operation_noun}Operation", existing.get("location"))
-
-        def removed() -> None:
-            old = self.store.delete(resource_id)
-            if old is not None:
-                kind.after_write(self, old, None)
-
-        op.on_success = removed
-        op.on_failure = self._finish_callbacks(resource_id, kind)[1]
-        return Response(202, None, self.operation_headers(op, version, location_header=True))
-
-    def _put_child(self, path: ArmPath, kind: ResourceKind, child_kind: ChildKind, headers: dict, body: dict, version: str) -> Response:
-        parent = self._parent(path)
-        top_id = parent["id"]
-        existing = find_child(parent, child_kind.array_key, path.names[1])
-        child_name = existing["name"] if existing else path.names[1]
-        child_id = f"{top_id}/{child_kind.segment}/{child_name}"
-        self.check_preconditions(headers, existing, child_id)
-        self.check_not_busy(top_id, f"Put{child_kind.operation_noun}Operation")
-        new_parent = copy.deepcopy(parent)
-        body = normalize_references(body, child_id)
-        new_child = child_kind.build(self, new_parent, existing, body, child_id)
-        children = new_parent.setdefault("properties", {}).setdefault(child_kind.array_key, [])
-        for index, item in enumerate(children):
-            if item.get("name", "").lower() == child_name.lower():
-                children[index] = new_child
-                break
-        else:
-            children.append(new_child)
-        child_kind.check_collection(self, new_parent)
-        stamp_etag(new_parent, self.new_etag_for(kind, parent), kind.child_arrays)
-        self.set_state(new_parent, "Updating", kind)
-        self.store.put(top_id, new_parent)
-        child_kind.after_write(self, new_parent, existing, new_child)
-        op = self.start_operation("put", path, kind, child_id, top_id, f"Put{child_kind.operation_noun}Operation", new_parent.get("location"))
-        op.on_success, op.on_failure = self._finish_callbacks(top_id, kind)
-        stored_child = find_child(new_parent, child_kind.array_key, child_name)
-        status = 200 if existing is not None else 201
-        return Response(status, child_kind.render(self, new_parent, stored_child), self.operation_headers(op, version, location_header=False))
-
-    def _delete_child(self, path: ArmPath, kind: ResourceKind, child_kind: ChildKind, headers: dict, version: str) -> Response:
-        parent = self._parent(path)
-        top_id = parent["id"]
-        child = find_child(parent, child_kind.array_key, path.names[1])
-        self.check_preconditions(headers, child, path.item_id())
-        if child is None:
-            return Response(204, None)
-        self.check_not_busy(top_id, f"Delete{child_kind.operation_noun}Operation")
-        child_kind.check_delete(self, parent, child)
-        child.setdefault("properties", {})["provisioningState"] = "Deleting"
-        parent.setdefault("properties", {})["provisioningState"] = "Updating"
-        op = self.start_operation("delete", path, kind, child["id"], top_id, f"Delete{child_kind.operation_noun}Operation", parent.get("location"))
-        child_name = child["name"]
-
-        def removed() -> None:
-            doc = self.store.get(top_id)
-            if doc is None:
-                return
-            items = (doc.get("properties") or {}).get(child_kind.array_key) or []
-            gone = [c for c in items if c.get("name", "").lower() == child_name.lower()]
-            doc["properties"][child_kind.array_key] = [c for c in items if c not in gone]
-            stamp_etag(doc, self.new_etag_for(kind, doc), kind.child_arrays)
-            self.set_state(doc, "Succeeded", kind)
-            if gone:
-                child_kind.after_write(self, doc, gone[0], None)
-
-        op.on_success = removed
-        op.on_failure = self._finish_callbacks(top_id, kind)[1]
-        return Response(202, None, self.operation_headers(op, version, location_header=True))
-
-    def _action(self, path: ArmPath, kind: ResourceKind, action: str, body: dict, version: str) -> Response:
-        self.require_resource_group(path)
-        doc = self.store.get(path.top_id())
-        if doc is None:
-            raise errors.not_found_top(kind.full_type, path.names[0], path.resource_group)
-        handler = getattr(kind, "actions", {}).get(action.lower())
-        if handler is None:
-            raise ArmError(404, "InvalidResourceType", f"The action '{action}' is not supported on {kind.full_type}.")
-        op = self.start_operation("post", path, kind, doc["id"], f"{doc['id']}/{action}", f"Post{action}Operation", doc.get("location"))
-
-        def compute_result() -> None:
-            current = self.store.get(doc["id"])
-            op.result = handler(self, current, body) if current is not None else None
-
-        op.on_success = compute_result
-        headers = self.operation_headers(op, version, location_header=True)
-        headers.pop("Azure-AsyncOperation", None)  # these actions answer with Location only, as in Microsoft's examples
-        return Response(202, None, headers)
+    @staticmethod
+    def set_state(doc: dict, state: str, kind: ResourceKind) -> None:
+        writes.set_state(doc, state, kind)
 
 
-def find_child(parent: dict, array_key: str, name: str) -> dict | None:
-    for item in (parent.get("properties") or {}).get(array_key) or []:
-        if str(item.get("name", "")).lower() == name.lower():
-            return item
-    return None
+def _no_such_path(path_str: str) -> ArmError:
+    return ArmError(404, "InvalidResourceType", f"The resource type could not be found for path '{path_str}'.")
 
 
-def _operation_results_path(op: Operation) -> str:
-    return f"/subscriptions/{op.subscription}/providers/{op.namespace}/locations/{op.location}/operationResults/{op.id}"
-
-
-def _iso(epoch: float) -> str:
-    import datetime
-
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+def _require_get(method: str) -> None:
+    if method != "GET":
+        raise _method_not_allowed(method)
 
 
 def _method_not_allowed(method: str) -> ArmError:

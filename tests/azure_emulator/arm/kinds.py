@@ -97,3 +97,11 @@ class ResourceKind:
 
     def after_write(self, engine: "ArmEngine", old: dict | None, new: dict | None) -> None:
         """Side effects on other resources once a write is stored (None = deleted)."""
+
+
+def find_child(parent: dict, array_key: str, name: str) -> dict | None:
+    """The child named ``name`` (any casing) in ``parent``'s ``array_key`` collection."""
+    for item in (parent.get("properties") or {}).get(array_key) or []:
+        if str(item.get("name", "")).lower() == name.lower():
+            return item
+    return None

@@ -41,6 +41,7 @@ from .errors import ArmError
 from .ids import key
 from .kinds import ResourceKind
 from .references import normalize_references
+from .writes import commit_top, finish_callbacks
 
 NS = "Microsoft.Compute"
 VMSS = f"{NS}/virtualMachineScaleSets"
@@ -430,10 +431,10 @@ class ScaleSetKind(ResourceKind):
         engine.check_not_busy(resource_id, f"{noun}{self.operation_noun}Operation")
         body = normalize_references(copy.deepcopy(body), resource_id)
         doc = self.build(engine, resource_id, existing["name"] if existing else path.names[0], existing, body)
-        engine._commit_top(self, existing, doc)
+        commit_top(engine, self, existing, doc)
         op = engine.start_operation("put", path, self, resource_id, resource_id, f"{noun}{self.operation_noun}Operation",
                                     doc.get("location"))
-        succeed, fail = engine._finish_callbacks(resource_id, self)
+        succeed, fail = finish_callbacks(engine, resource_id, self)
 
         def finished() -> None:
             succeed()
