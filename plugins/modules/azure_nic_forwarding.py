@@ -220,11 +220,10 @@ from ansible_collections.calico.azure.plugins.module_utils._azure.module import 
 from ansible_collections.calico.azure.plugins.module_utils._nic.api import ERRORS, ArmNicApi
 from ansible_collections.calico.azure.plugins.module_utils._nic.run import ForwardingRun
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
-    NIC_TYPE,
-    VM_TYPE,
-    forwarding_diff,
     failure_message,
-    parse_targets,
+    forwarding_diff,
+    option_problem,
+    parse_vm_and_nic_targets,
 )
 
 
@@ -242,19 +241,14 @@ def argument_spec() -> Dict[str, Any]:
 def main() -> None:
     module = AzureModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    if not params["vms"] and not params["nics"]:
-        module.fail_json(msg="Name at least one target: set vms (VM names or ids) or nics (NIC names or ids).")
-    if params["max_parallel"] < 1:
-        module.fail_json(msg="max_parallel must be 1 or more (got %d)." % params["max_parallel"])
+    problem = option_problem(params["vms"], params["nics"], params["max_parallel"])
+    if problem:
+        module.fail_json(msg=problem)
 
     with module.azure_errors():
-        subscription_id = module.subscription_id
-        vm_refs, failures = parse_targets(params["vms"], VM_TYPE, subscription_id, params["resource_group"])
-        nic_refs, nic_failures = parse_targets(params["nics"], NIC_TYPE, subscription_id, params["resource_group"])
-        failures += nic_failures
+        vm_refs, nic_refs, failures = parse_vm_and_nic_targets(
+            params["vms"], params["nics"], module.subscription_id, params["resource_group"])
         if failures:
-            # Targets the options cannot even name are a mistake in the task:
-            # report them before touching any NIC rather than half-apply it.
             module.fail_json(
                 msg=failure_message(failures, [], params["enabled"]),
                 failures=[{"target": f.target, "reason": f.reason} for f in failures],

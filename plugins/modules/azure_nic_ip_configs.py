@@ -295,10 +295,9 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.ip_configs impor
 )
 from ansible_collections.calico.azure.plugins.module_utils._nic.run import NicRun
 from ansible_collections.calico.azure.plugins.module_utils._nic.transform import (
-    NIC_TYPE,
-    VM_TYPE,
     handled_summary,
-    parse_targets,
+    option_problem,
+    parse_vm_and_nic_targets,
 )
 
 
@@ -326,25 +325,22 @@ def _failures(items: List[Any]) -> List[Dict[str, str]]:
 def main() -> None:
     module = AzureModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    if not params["vms"] and not params["nics"]:
-        module.fail_json(msg="Name at least one target: set vms (VM names or ids) or nics (NIC names or ids).")
+    problem = option_problem(params["vms"], params["nics"], params["max_parallel"])
+    if problem:
+        module.fail_json(msg=problem)
     if not 1 <= params["count"] < MAX_IP_CONFIGURATIONS_PER_NIC:
         module.fail_json(
             msg="count must be between 1 and %d (got %d): Azure allows %d IP configurations per network interface, "
             "one of them the primary." % (MAX_IP_CONFIGURATIONS_PER_NIC - 1, params["count"], MAX_IP_CONFIGURATIONS_PER_NIC)
         )
-    if params["max_parallel"] < 1:
-        module.fail_json(msg="max_parallel must be 1 or more (got %d)." % params["max_parallel"])
     prefix_problem = check_name_prefix(params["name_prefix"])
     if prefix_problem:
         module.fail_json(msg=prefix_problem + ".")
 
     result: Dict[str, Any] = {"changed": False, "nics": [], "addresses": {}}
     with module.azure_errors():
-        subscription_id = module.subscription_id
-        vm_refs, failures = parse_targets(params["vms"], VM_TYPE, subscription_id, params["resource_group"])
-        nic_refs, nic_failures = parse_targets(params["nics"], NIC_TYPE, subscription_id, params["resource_group"])
-        failures += nic_failures
+        vm_refs, nic_refs, failures = parse_vm_and_nic_targets(
+            params["vms"], params["nics"], module.subscription_id, params["resource_group"])
         if failures:
             module.fail_json(msg=failure_message(failures, handled_summary([], False, False)),
                              failures=_failures(failures), **result)

@@ -321,6 +321,27 @@ def parse_targets(
     return list(refs.values()), failures
 
 
+def option_problem(vms: Sequence[str], nics: Sequence[str], max_parallel: int) -> Optional[str]:
+    """What is wrong with a NIC module's target options before anything is read, or None."""
+    if not vms and not nics:
+        return "Name at least one target: set vms (VM names or ids) or nics (NIC names or ids)."
+    if max_parallel < 1:
+        return "max_parallel must be 1 or more (got %d)." % max_parallel
+    return None
+
+
+def parse_vm_and_nic_targets(
+    vms: Iterable[str], nics: Iterable[str], subscription_id: Optional[str], resource_group: Optional[str],
+) -> Tuple[List[ResourceRef], List[ResourceRef], List["Failure"]]:
+    """A NIC module's VM and NIC targets, and a failure per one the options cannot name.
+
+    The modules fail on those before touching any NIC: a mistake in the task is never half-applied.
+    """
+    vm_refs, failures = parse_targets(vms, VM_TYPE, subscription_id, resource_group)
+    nic_refs, nic_failures = parse_targets(nics, NIC_TYPE, subscription_id, resource_group)
+    return vm_refs, nic_refs, failures + nic_failures
+
+
 def vm_nic_refs(vm: Mapping[str, Any], all_nics: bool, vm_label: str) -> List[ResourceRef]:
     """The NICs a VM uses: its primary NIC, or every NIC with ``all_nics`` (primary first).
 

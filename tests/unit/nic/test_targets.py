@@ -10,7 +10,9 @@ from ansible_collections.calico.azure.plugins.module_utils._nic.transform import
     ResourceRef,
     TargetError,
     parse_target,
+    option_problem,
     parse_targets,
+    parse_vm_and_nic_targets,
     plan_reads,
     private_ips,
     vm_nic_refs,
@@ -134,3 +136,21 @@ def _config(address, primary=None, version=None):
 )
 def test_private_ips(configurations, expected):
     assert private_ips({"properties": {"ipConfigurations": configurations}}) == expected
+
+
+def test_option_problem_names_the_option_to_set():
+    assert "set vms" in option_problem([], [], 10)
+    assert "max_parallel must be 1 or more (got 0)" in option_problem(["vm-1"], [], 0)
+    assert option_problem(["vm-1"], [], 1) is None
+    assert option_problem([], ["nic-1"], 4) is None
+
+
+def test_vm_and_nic_targets_are_parsed_together_with_every_failure():
+    vms, nics, failures = parse_vm_and_nic_targets(
+        ["vm-1", "vm-1", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-2"],
+        ["nic-1"], "s", "rg")
+    assert [ref.name for ref in vms] == ["vm-1", "vm-2"]
+    assert [ref.name for ref in nics] == ["nic-1"]
+    assert failures == []
+    _vms, _nics, failures = parse_vm_and_nic_targets(["vm-1"], ["nic-1"], "s", None)
+    assert len(failures) == 2  # no resource group for either short name
