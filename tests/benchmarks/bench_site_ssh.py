@@ -129,9 +129,9 @@ def main(argv: List[str]) -> int:
         finally:
             scenario.down(run_dir)
     ping = rows[-1]["wall"]
+    settings = (options.hosts, REQUEST_MS, LRO_SECONDS, RETRY_AFTER, ANSIBLE_CFG.relative_to(REPO_ROOT))
     print("playbooks/site.yml (udr mode, inventory node source) on %d SSH test hosts, %d ms per ARM request, "
-          "%.0f s per LRO (Retry-After %d); settings from %s." % (options.hosts, REQUEST_MS, LRO_SECONDS, RETRY_AFTER,
-                                                                   ANSIBLE_CFG.relative_to(REPO_ROOT)))
+          "%.0f s per LRO (Retry-After %d); settings from %s." % settings)
     print("")
     print(table(rows, ping))
     print("")
